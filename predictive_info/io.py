@@ -1,0 +1,64 @@
+"""Atomic result files: a kill never leaves a half-written JSON or figure behind."""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str):
+    """Yield a temporary path in the same folder; on success it is renamed onto ``path`` (atomic on POSIX)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    base, ext = os.path.splitext(os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{ext}", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _plain(value):
+    """numpy scalars/arrays -> Python numbers/lists; non-finite floats are refused (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"refusing to write a non-finite number ({value}) to JSON")
+        return value
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_json(path: str, data) -> None:
+    """Write ``data`` as indented JSON atomically; numpy values are converted, NaN/inf refused."""
+    payload = json.dumps(_plain(data), indent=2, sort_keys=False) + "\n"
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def save_figure(fig, path: str, dpi: int = 120) -> None:
+    """Save a matplotlib figure atomically (format from the extension)."""
+    ext = os.path.splitext(path)[1].lstrip(".") or "png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=ext)
