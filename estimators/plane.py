@@ -1,0 +1,61 @@
+"""One point of the predictive information plane: what a representation Z keeps of the past and of the future."""
+from __future__ import annotations
+
+import numpy as np
+
+from estimators._validate import float_matrix, same_rows, sigma_vector
+from estimators.config import CriticTrainingConfig
+from estimators.minibatch import minibatch_bound_terms
+from estimators.training import estimate_mi
+
+
+def measure_representation(x_past, x_future, z, mean, sigma, *, k_minibatch=4096, critic_config=None, seed=0,
+                           critic_for_past=True, entropy_future=None, progress=None) -> dict:
+    """Estimate I(Z; X_past) and I(Z; X_future) in nats for a noisy representation z ~ N(mean, diag(sigma^2)).
+
+    Args:
+      x_past [N, p], x_future [N, f], z [N, d], mean [N, d]: aligned rows (one sequence position each).
+      sigma: encoder noise std, > 0: a number or one per dimension [d].
+      k_minibatch: K of the minibatch bounds on I(Z; X_past) (paper Eq. 3), on a seeded subset of min(K, N) rows.
+      critic_config: ``CriticTrainingConfig`` of the InfoNCE critics (default: the paper's); the critics split the
+        N rows into disjoint train/validation/test sets.
+      critic_for_past: also estimate I(Z; X_past) with an InfoNCE critic (otherwise "I_past_infonce" is None).
+      entropy_future: H(X_future) in nats where known: adds the Barber-Agakov bound "I_future_ba".
+    Returns:
+      {"I_past_mb_lower", "I_past_mb_upper", "I_past_infonce", "I_future_infonce"} (floats, nats) plus
+      "I_past_mb_lower_se", "I_past_mb_upper_se" (Monte-Carlo standard errors), "k_minibatch", "k_critic" and,
+      with ``entropy_future``, "I_future_ba". I_past_mb_lower <= log k_minibatch; I_past_infonce <= log k_critic.
+    """
+    x_past = float_matrix("x_past", x_past)
+    x_future = float_matrix("x_future", x_future)
+    z = float_matrix("z", z)
+    mean = float_matrix("mean", mean)
+    n = same_rows(x_past=x_past, x_future=x_future, z=z, mean=mean)
+    if z.shape[1] != mean.shape[1]:
+        raise ValueError(f"z and mean must have the same dimension d, got z {z.shape} and mean {mean.shape}")
+    sigma = sigma_vector(sigma, z.shape[1])
+    if int(k_minibatch) != k_minibatch or k_minibatch < 2:
+        raise ValueError(f"k_minibatch must be an integer >= 2, got {k_minibatch!r}")
+    config = critic_config or CriticTrainingConfig()
+
+    k = min(int(k_minibatch), n)
+    rows = np.random.default_rng([int(seed), 3]).choice(n, size=k, replace=False)
+    lower, upper = minibatch_bound_terms(z[rows], mean[rows], sigma)
+    out = {
+        "I_past_mb_lower": float(lower.mean()),
+        "I_past_mb_upper": float(upper.mean()),
+        "I_past_infonce": None,
+        "I_future_infonce": None,
+        "I_past_mb_lower_se": float(lower.std(ddof=1) / np.sqrt(k)),
+        "I_past_mb_upper_se": float(upper.std(ddof=1) / np.sqrt(k)),
+        "k_minibatch": k,
+    }
+    future = estimate_mi(z, x_future, "infonce", config=config, seed=seed, progress=progress)
+    out["I_future_infonce"] = future.test
+    out["k_critic"] = future.k_eval
+    if critic_for_past:
+        out["I_past_infonce"] = estimate_mi(x_past, z, "infonce", config=config, seed=seed + 1, progress=progress).test
+    if entropy_future is not None:
+        out["I_future_ba"] = estimate_mi(z, x_future, "ba", config=config, seed=seed + 2, entropy_y=entropy_future,
+                                         progress=progress).test
+    return out
