@@ -15,12 +15,16 @@ def _check_length(name: str, value) -> int:
 
 def autocovariance(params, max_lag: int) -> np.ndarray:
     """Cov(x_t, x_{t+k}) for k = 0..max_lag: the [0, 0] entry of F^k P.  [max_lag + 1]"""
-    max_lag = _check_length("max_lag + 1", max_lag + 1) - 1
+    if isinstance(max_lag, bool) or not isinstance(max_lag, (int, np.integer)) or max_lag < 0:
+        raise ValueError(f"max_lag must be a non-negative integer, got {max_lag!r}")
+    max_lag = int(max_lag)
     F, _ = transition(params)
     state_cov = stationary_covariance(params)
     out = np.empty(max_lag + 1)
+    cross = state_cov  # Cov(s_t, s_{t+k}) = P (F^k)^T
     for k in range(max_lag + 1):
-        out[k] = state_cov[0, 0] if k == 0 else (state_cov @ np.linalg.matrix_power(F, k).T)[0, 0]
+        out[k] = cross[0, 0]
+        cross = cross @ F.T
     return out
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 SCHEMES = ("euler", "exact")
 
@@ -29,8 +30,10 @@ class BHOParams:
     def __post_init__(self):
         for name in ("omega", "gamma", "D", "dt"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            # bool is an int subclass but never a meaningful rate; numpy scalars (float32, int64) are fine.
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"BHOParams.{name} must be a finite number > 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
         if self.scheme not in SCHEMES:
             raise ValueError(f"BHOParams.scheme must be one of {SCHEMES}, got {self.scheme!r}")
         # Imported here to keep the dataclass light; raises ValueError for an unstable Euler step.

@@ -39,6 +39,9 @@ def sample(params, n_sequences: int, length: int, seed=None) -> np.ndarray:
 
 def batch_seed(seed: int, step: int) -> list[int]:
     """The seed of training batch ``step`` of a run seeded ``seed``: batches do not depend on how a run was resumed."""
+    for name, value in (("seed", seed), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return [int(seed), int(step)]
 
 
@@ -52,6 +55,9 @@ def dataset(params, batch_size: int = 32, length: int = 100, seed: int = 0, star
 
     batch_size = _check_length("batch_size", batch_size)
     length = _check_length("length", length)
+    for name, value in (("seed", seed), ("start_step", start_step)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
     def _make(step):
         x = sample(params, batch_size, length, seed=batch_seed(seed, int(step)))

@@ -129,6 +129,19 @@ def _check_beta(beta) -> float:
     return beta
 
 
+def _checked_blocks(cov_past, cov_future, cov_cross):
+    """Validated (Sigma_X, Sigma_Y, Sigma_XY); the joint covariance must be positive definite too."""
+    cx = as_covariance("cov_past", cov_past)
+    cy = as_covariance("cov_future", cov_future)
+    cxy = np.asarray(cov_cross, dtype=np.float64)
+    if cxy.shape != (cx.shape[0], cy.shape[0]):
+        raise ValueError(f"cov_cross must be [{cx.shape[0]}, {cy.shape[0]}] (past dims, future dims), got shape {cxy.shape}")
+    if not np.all(np.isfinite(cxy)):
+        raise ValueError("cov_cross contains NaN or inf")
+    as_covariance("joint covariance [[cov_past, cov_cross], [cov_cross^T, cov_future]]", np.block([[cx, cxy], [cxy.T, cy]]))
+    return cx, cy, cxy
+
+
 def solve(cov_past, cov_future, cov_cross, tol: float = DEFAULT_TOL) -> GaussianIB:
     """Solve the Gaussian information bottleneck for X ~ past and Y ~ future.
 
@@ -139,14 +152,9 @@ def solve(cov_past, cov_future, cov_cross, tol: float = DEFAULT_TOL) -> Gaussian
       ``GaussianIB``. Raises ValueError for a non-symmetric, singular or indefinite covariance, or a joint
       covariance that is not positive definite.
     """
-    cx = as_covariance("cov_past", cov_past)
-    cy = as_covariance("cov_future", cov_future)
-    cxy = np.asarray(cov_cross, dtype=np.float64)
-    if cxy.shape != (cx.shape[0], cy.shape[0]):
-        raise ValueError(f"cov_cross must be [{cx.shape[0]}, {cy.shape[0]}], got shape {cxy.shape}")
-    if not np.all(np.isfinite(cxy)):
-        raise ValueError("cov_cross contains NaN or inf")
-    as_covariance("joint covariance [[cov_past, cov_cross], [cov_cross^T, cov_future]]", np.block([[cx, cxy], [cxy.T, cy]]))
+    if not (np.isfinite(tol) and 0.0 <= tol < 1.0):
+        raise ValueError(f"tol must be a number in [0, 1), got {tol!r}")
+    cx, cy, cxy = _checked_blocks(cov_past, cov_future, cov_cross)
     cond = cx - cxy @ scipy.linalg.cho_solve(scipy.linalg.cho_factor(cy), cxy.T)
     cond = 0.5 * (cond + cond.T)
     lam, vec = scipy.linalg.eigh(cond, cx)  # vec columns: v^T cx v = 1; ascending lam
@@ -157,9 +165,8 @@ def solve(cov_past, cov_future, cov_cross, tol: float = DEFAULT_TOL) -> Gaussian
 
 def mutual_information(cov_past, cov_future, cov_cross) -> float:
     """I(X; Y) = 1/2 [log det Sigma_X + log det Sigma_Y - log det Sigma_joint] (nats), by log-determinants."""
-    cx = as_covariance("cov_past", cov_past)
-    cy = as_covariance("cov_future", cov_future)
-    joint = as_covariance("joint covariance", np.block([[cx, cov_cross], [np.asarray(cov_cross).T, cy]]))
+    cx, cy, cxy = _checked_blocks(cov_past, cov_future, cov_cross)
+    joint = np.block([[cx, cxy], [cxy.T, cy]])
     return 0.5 * (logdet(cx) + logdet(cy) - logdet(joint))
 
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: covariances with a larger ratio of largest to smallest eigenvalue are refused as numerically singular.
+MAX_CONDITION = 1e12
+
 
 def as_covariance(name: str, matrix, dim: int | None = None) -> np.ndarray:
     """Validate a covariance: finite, square, symmetric (to 1e-8 relative) and positive definite.  [n, n]
@@ -24,6 +27,15 @@ def as_covariance(name: str, matrix, dim: int | None = None) -> np.ndarray:
         np.linalg.cholesky(m)
     except np.linalg.LinAlgError:
         raise ValueError(f"{name} must be positive definite (it is singular or has a negative eigenvalue)") from None
+    # Cholesky succeeds on about half of all exactly rank-deficient matrices (rounding leaves a tiny positive
+    # pivot), so test the spread of the eigenvalues too: beyond this condition number nothing downstream
+    # (log-determinants, the generalized eigenproblem) has any correct digits left.
+    eig = np.linalg.eigvalsh(m)
+    if not eig[0] > MAX_CONDITION**-1 * eig[-1]:
+        raise ValueError(
+            f"{name} must be positive definite, but it is numerically singular "
+            f"(condition number {eig[-1] / max(eig[0], np.finfo(float).tiny):.3g} > {MAX_CONDITION:.0e})"
+        )
     return m
 
 

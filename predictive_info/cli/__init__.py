@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 #: subcommand modules, in the order ``predinfo --help`` lists them.
@@ -41,6 +42,9 @@ def main(argv=None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"predinfo {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `predinfo frontier | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"predinfo {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130

@@ -42,6 +42,9 @@ def run(args) -> int:
 
     if args.points < 2:
         raise ValueError(f"--points must be >= 2, got {args.points}")
+    for option, value in (("--past", args.past), ("--future", args.future)):
+        if value < 1:
+            raise ValueError(f"{option} must be a positive integer, got {value}")
     params = bho_params(args)
     ib = gaussian_ib.for_bho(params, args.past, args.future)
     table = ib.table(points=args.points)
@@ -68,5 +71,8 @@ def run(args) -> int:
 
         fig = frontier_figure(ib, title=f"BHO {params.scheme}: past {args.past}, future {args.future}")
         save_figure(fig, args.plot)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)  # pyplot keeps every figure alive otherwise (repeated in-process calls leak memory)
         print(f"wrote {args.plot}")
     return 0
