@@ -20,6 +20,7 @@ setup(
         "scipy>=1.11,<2",
         "matplotlib>=3.8,<4",
         "tqdm>=4.66,<5",
+        "tensorboard==2.21.*",  # tf.summary needs it; TensorFlow 2.21 no longer installs it
     ],
     extras_require={"test": ["pytest>=8,<10"]},
     entry_points={"console_scripts": ["predinfo=predictive_info.cli:main"]},

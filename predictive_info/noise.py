@@ -57,10 +57,16 @@ class GaussianStateNoise(keras.layers.Layer):
 
     def set_sigma(self, sigma_train=None, sigma_eval=None) -> None:
         """Change the noise levels in place (shapes must match the layer's)."""
-        if sigma_train is not None:
-            self.sigma_train.assign(_as_sigma("sigma_train", sigma_train).reshape(self.sigma_train.shape))
-        if sigma_eval is not None:
-            self.sigma_eval.assign(_as_sigma("sigma_eval", sigma_eval).reshape(self.sigma_eval.shape))
+        for name, value, variable in (("sigma_train", sigma_train, self.sigma_train),
+                                      ("sigma_eval", sigma_eval, self.sigma_eval)):
+            if value is None:
+                continue
+            arr = _as_sigma(name, value)
+            shape = tuple(variable.shape)
+            if arr.size != int(np.prod(shape)):
+                raise ValueError(f"{name} must have {int(np.prod(shape))} value(s) (one per ensemble member), "
+                                 f"got {arr.size}")
+            variable.assign(arr.reshape(shape))
 
     def _sigma(self, h, training):
         sigma = tf.convert_to_tensor(self.sigma_train if training else self.sigma_eval)
@@ -74,10 +80,12 @@ class GaussianStateNoise(keras.layers.Layer):
         scale = tf.broadcast_to(self._sigma(h, training), tf.shape(h))
         return tfd.Independent(tfd.Normal(loc=h, scale=scale), reinterpreted_batch_ndims=1)
 
-    def call(self, h, training=None):
+    def call(self, h, training=None, seed=None):
+        """z = h + sigma * eps. ``seed``: an optional stateless seed [2] (int) that fixes eps, for resumable runs;
+        without it the layer's own seed generator is advanced."""
         h = tf.convert_to_tensor(h)
         sigma = self._sigma(h, bool(training))
-        seed = self.seed_generator.next()
+        seed = self.seed_generator.next() if seed is None else seed
         eps = tfd.Normal(tf.zeros_like(h), tf.ones_like(h)).sample(seed=tf.cast(seed, tf.int32))
         return h + sigma * eps
 

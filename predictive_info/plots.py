@@ -40,3 +40,42 @@ def frontier_figure(ib, max_i_past: float | None = None, title: str | None = Non
     ax.set_title(title or "Gaussian information bottleneck frontier")
     fig.tight_layout()
     return fig
+
+
+MODE_MARKERS = {"trained_with_noise": ("o", "trained with noise"), "posthoc_noise": ("^", "noise added post hoc")}
+
+
+def info_plane_figure(results: dict, ib, cells=None):
+    """Figure 3 of the paper: one panel per cell; feasible region shaded, frontier in black, circles for models
+    trained with noise, triangles for noise added after deterministic training, colour = log10 sigma, the
+    minibatch bounds on I_past as horizontal bars, I_future from InfoNCE."""
+    points = [p for p in results["points"] if not p.get("diverged")]
+    cells = cells or list(dict.fromkeys(p["cell"] for p in results["points"]))
+    sigmas = np.array([p["sigma"] for p in results["points"]], dtype=float)
+    norm = matplotlib.colors.Normalize(np.log10(sigmas.min()), np.log10(sigmas.max()) + 1e-9)
+    cmap = plt.get_cmap("viridis")
+    uppers = [p["I_past_mb_upper"] for p in points] or [0.0]
+    top = max(ib.i_pred + 2.0, min(max(uppers) * 1.08, ib.i_pred + 10.0))
+    fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells) + 0.8, 4.2), squeeze=False, sharey=True)
+    for ax, cell in zip(axes[0], cells):
+        draw_frontier(ax, ib, top)
+        for p in (q for q in points if q["cell"] == cell):
+            colour = cmap(norm(np.log10(p["sigma"])))
+            marker = MODE_MARKERS[p["mode"]][0]
+            lo, hi = p["I_past_mb_lower"], p["I_past_mb_upper"]
+            ax.plot([lo, hi], [p["I_future_infonce"]] * 2, color=colour, lw=1.2, alpha=0.8)
+            ax.plot(0.5 * (lo + hi), p["I_future_infonce"], marker, color=colour, mec="black", mew=0.5, ms=7)
+        if "log_k_minibatch" in results:
+            ax.axvline(results["log_k_minibatch"], color="tab:red", lw=0.8, ls=":")
+        ax.set_title(cell.upper())
+        if ax is not axes[0][0]:
+            ax.set_ylabel("")
+    handles = [matplotlib.lines.Line2D([], [], marker=m, ls="", color="0.6", mec="black", label=label)
+               for m, label in MODE_MARKERS.values()]
+    handles += [matplotlib.lines.Line2D([], [], color="black", label="optimal frontier"),
+                matplotlib.lines.Line2D([], [], color="tab:red", ls=":", label="log K (minibatch bound limit)")]
+    axes[0][0].legend(handles=handles, loc="lower right", fontsize=7)
+    sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=axes[0].tolist(), label="log10 sigma", fraction=0.025, pad=0.02)
+    fig.suptitle("RNNs on the Brownian harmonic oscillator: the predictive information plane (nats)", fontsize=10)
+    return fig

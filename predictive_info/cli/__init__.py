@@ -13,6 +13,8 @@ import sys
 #: subcommand modules, in the order ``predinfo --help`` lists them.
 SUBCOMMANDS = [
     "predictive_info.cli.frontier",
+    "predictive_info.cli.info_plane",
+    "predictive_info.cli.estimate",
 ]
 
 
@@ -36,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "needs_tensorflow", False):
+        from predictive_info.quiet import import_tensorflow
+
+        import_tensorflow().config.experimental.enable_op_determinism()
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError, KeyError) as err:
