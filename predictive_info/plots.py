@@ -64,7 +64,8 @@ def info_plane_figure(results: dict, ib, cells=None):
             marker = MODE_MARKERS[p["mode"]][0]
             lo, hi = p["I_past_mb_lower"], p["I_past_mb_upper"]
             ax.plot([lo, hi], [p["I_future_infonce"]] * 2, color=colour, lw=1.2, alpha=0.8)
-            ax.plot(0.5 * (lo + hi), p["I_future_infonce"], marker, color=colour, mec="black", mew=0.5, ms=7)
+            x = min(0.5 * (lo + hi), 0.985 * top)  # an upper bound far past log K would hide the marker
+            ax.plot(x, p["I_future_infonce"], marker, color=colour, mec="black", mew=0.5, ms=7, clip_on=False)
         if "log_k_minibatch" in results:
             ax.axvline(results["log_k_minibatch"], color="tab:red", lw=0.8, ls=":")
         ax.set_title(cell.upper())

@@ -58,7 +58,7 @@ PRESETS = {
                     train=TrainConfig(steps=1500, learning_rate=1e-2, decay_steps=500, checkpoint_every=250),
                     critic=estimators.CriticTrainingConfig(units=(64, 64, 16), eval_batch_size=1024, max_steps=2000,
                                                            eval_every=250, patience=1000),
-                    n_eval=6000),
+                    n_eval=20_000),
 }
 
 
