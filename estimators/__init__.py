@@ -9,7 +9,7 @@
 * Ground-truth tasks: ``CorrelatedGaussians``, ``GaussianChannel``.
 """
 from estimators.bounds import barber_agakov, infonce, js, nwj
-from estimators.config import CriticTrainingConfig
+from estimators.config import CRITIC_PRESETS, CriticTrainingConfig
 from estimators.critics import ConcatCritic, GaussianDecoder, SeparableCritic, build_critic
 from estimators.minibatch import minibatch_bound_terms, minibatch_bounds
 from estimators.plane import measure_representation
@@ -18,6 +18,7 @@ from estimators.training import METHODS, MIEstimate, estimate_mi
 
 __all__ = [
     "infonce", "nwj", "js", "barber_agakov", "minibatch_bounds", "minibatch_bound_terms", "estimate_mi",
-    "measure_representation", "CriticTrainingConfig", "MIEstimate", "METHODS", "SeparableCritic", "ConcatCritic",
-    "GaussianDecoder", "build_critic", "CorrelatedGaussians", "GaussianChannel", "MITask", "gaussian_entropy",
+    "measure_representation", "CriticTrainingConfig", "CRITIC_PRESETS", "MIEstimate", "METHODS", "SeparableCritic",
+    "ConcatCritic", "GaussianDecoder", "build_critic", "CorrelatedGaussians", "GaussianChannel", "MITask",
+    "gaussian_entropy",
 ]

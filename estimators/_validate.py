@@ -75,6 +75,6 @@ def score_matrix(value, min_k: int = 1):
         raise ValueError(f"scores must be a square matrix [K, K] (diagonal = positive pairs), got shape {arr.shape}")
     if arr.shape[0] < min_k:
         raise ValueError(f"scores must be at least {min_k} x {min_k} (off-diagonal negatives needed), got {arr.shape}")
-    if isinstance(value, tf.Tensor) and value.dtype.is_floating:
-        return value  # keep the eager tensor: gradients recorded on a tape still flow
+    if isinstance(value, (tf.Tensor, tf.Variable)) and value.dtype.is_floating:
+        return tf.convert_to_tensor(value)  # keep the eager tensor or read the variable: gradients on a tape flow
     return tf.convert_to_tensor(arr if np.issubdtype(arr.dtype, np.floating) else arr.astype(np.float32))

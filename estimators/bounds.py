@@ -101,6 +101,8 @@ def barber_agakov(log_q, entropy_y):
         raise ValueError(f"entropy_y must be finite (nats), got {entropy_y!r}")
     if not is_symbolic(log_q):
         arr = to_numpy("log_q", log_q, ndim=1)
-        if not isinstance(log_q, tf.Tensor):
+        if isinstance(log_q, (tf.Tensor, tf.Variable)) and log_q.dtype.is_floating:
+            log_q = tf.convert_to_tensor(log_q)  # gradients recorded on a tape still flow
+        else:
             log_q = tf.convert_to_tensor(arr.astype(np.float64))
-    return tf.cast(entropy_y, log_q.dtype) + tf.reduce_mean(log_q)
+    return tf.constant(entropy_y, log_q.dtype) + tf.reduce_mean(log_q)  # not tf.cast: it would round via float32

@@ -61,3 +61,12 @@ class CriticTrainingConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"units": list(self.units)}
+
+
+#: named critic settings: "paper" (A.2: [256, 256, 32] critics, 50000 steps, patience 10000) and "quick" (small
+#: critics and a few thousand steps: minutes on two CPU cores, the same as ``predinfo info-plane --preset quick``).
+CRITIC_PRESETS = {
+    "paper": CriticTrainingConfig(),
+    "quick": CriticTrainingConfig(units=(64, 64, 16), eval_batch_size=1024, max_steps=2000, eval_every=250,
+                                  patience=1000),
+}

@@ -7,8 +7,12 @@ For K samples z_i ~ p(z | x_i) with means m_i = mean(x_i):
 
 The Gaussian normalisers cancel, leaving log p(z_i|x_j) = -1/2 ||(z_i - m_j) / sigma||^2 + const. Divide z and m by
 sigma (per dimension), then ||z_i - m_j||^2 = |z_i|^2 + |m_j|^2 - 2 z_i.m_j: one matmul per block of rows, never a
-[K, K, d] tensor. The rows stream through a compiled ``tf.while_loop`` in blocks of about 2^21 entries, so memory
+[K, K, d] tensor. The rows stream through a compiled ``tf.while_loop`` in blocks of about 2^22 entries, so memory
 grows like K (K = 65536 works); the diagonal distances are computed directly, without cancellation.
+
+Precision: float64 (the default) is safe whenever the scaled, centred inputs are not astronomically large. float32
+is about 3x faster on a CPU, but the expansion loses about eps32 * |z / sigma|^2 nats per entry to cancellation, so
+it is only for sigma not small against the spread of the means.
 """
 from __future__ import annotations
 
@@ -19,14 +23,20 @@ import tensorflow as tf
 
 from estimators._validate import float_matrix, same_rows, sigma_vector
 
-#: entries of one [rows, K] block of the streamed distance matrix (16 MiB in float64).
-BLOCK_ENTRIES = 1 << 21
+#: entries of one [rows, K] block of the streamed score matrix (32 MiB in float64): large enough that the matmul and
+#: the elementwise passes run at full speed, small enough that K = 65536 stays far below 1 GB.
+BLOCK_ENTRIES = 1 << 22
 
 
 def _row_logsumexps(zs, ms, block_rows):
     """Per-row log-sum-exps of -1/2 ||z_i - m_j||^2 over all j and over j != i.  zs, ms: [K, d] -> ([K], [K], [K])
 
     Returns (lse_all, lse_offdiag, diag_sq) with diag_sq_i = ||z_i - m_i||^2.
+
+    -1/2 ||z_i - m_j||^2 = -1/2 |z_i|^2 + b_ij with b_ij = z_i.m_j - 1/2 |m_j|^2, one matmul of [z, 1] and
+    [m, -|m|^2/2]; the row constant -1/2 |z_i|^2 is added after the reduction. Each block gets -inf on its diagonal
+    entries (set_diag), one max-shifted exp-sum gives the off-diagonal log-sum-exp, and the sum over all j adds the
+    exactly computed diagonal term with a stable logaddexp: one exp per entry, no [rows, K] masks.
     """
     k = tf.shape(zs)[0]
     centre = tf.reduce_mean(ms, axis=0, keepdims=True)  # translation invariance: smaller norms, less cancellation
@@ -34,25 +44,28 @@ def _row_logsumexps(zs, ms, block_rows):
     zz = tf.reduce_sum(tf.square(zs), axis=1)
     mm = tf.reduce_sum(tf.square(ms), axis=1)
     diag_sq = tf.reduce_sum(tf.square(zs - ms), axis=1)
-    cols = tf.range(k)
+    za = tf.concat([zs, tf.ones_like(zs[:, :1])], axis=1)  # [K, d + 1]
+    ma = tf.concat([ms, -0.5 * mm[:, None]], axis=1)  # [K, d + 1]
     n_blocks = (k + block_rows - 1) // block_rows
     minus_inf = tf.constant(-math.inf, zs.dtype)
 
-    def body(b, lse_all, lse_off):
+    def body(b, lse_off):
         start = b * block_rows
         end = tf.minimum(start + block_rows, k)
-        sq = zz[start:end, None] + mm[None, :] - 2.0 * tf.matmul(zs[start:end], ms, transpose_b=True)
-        is_diag = tf.equal(tf.range(start, end)[:, None], cols[None, :])
-        logits = -0.5 * tf.where(is_diag, diag_sq[start:end, None], tf.maximum(sq, 0.0))
-        lse_all = lse_all.write(b, tf.reduce_logsumexp(logits, axis=1))
-        lse_off = lse_off.write(b, tf.reduce_logsumexp(tf.where(is_diag, minus_inf, logits), axis=1))
-        return b + 1, lse_all, lse_off
+        logits = tf.matmul(za[start:end], ma, transpose_b=True)  # b_ij for rows start..end-1: [rows, K]
+        logits = tf.linalg.set_diag(logits, tf.fill([end - start], minus_inf), k=start)  # drop j == i
+        peak = tf.reduce_max(logits, axis=1)  # finite: every row has K - 1 >= 1 off-diagonal entries
+        total = tf.reduce_sum(tf.exp(logits - peak[:, None]), axis=1)  # in [1, K - 1]
+        return b + 1, lse_off.write(b, peak + tf.math.log(total))
 
-    arrays = [tf.TensorArray(zs.dtype, size=n_blocks, infer_shape=False) for _ in range(2)]
-    _, lse_all, lse_off = tf.while_loop(
-        lambda b, *_: b < n_blocks, body, [tf.constant(0), *arrays], parallel_iterations=1
+    _, lse_off = tf.while_loop(
+        lambda b, *_: b < n_blocks, body,
+        [tf.constant(0), tf.TensorArray(zs.dtype, size=n_blocks, infer_shape=False)], parallel_iterations=1,
     )
-    return lse_all.concat(), lse_off.concat(), diag_sq
+    lse_off = lse_off.concat() - 0.5 * zz
+    own = -0.5 * diag_sq
+    lse_all = tf.maximum(lse_off, own) + tf.math.log1p(tf.exp(-tf.abs(lse_off - own)))  # logaddexp, >= own
+    return lse_all, lse_off, diag_sq
 
 
 def _terms(z, mean, inv_sigma, block_rows):
@@ -85,7 +98,7 @@ def minibatch_bound_terms(z, mean, sigma, *, block_rows=None, dtype="float64"):
       z: samples z_i ~ p(z | x_i).  [K, d]
       mean: encoder means m_i = mean(x_i).  [K, d]
       sigma: encoder std, a positive number or one per dimension [d].
-      block_rows: rows per streamed block (default: about 2^21 / K).
+      block_rows: rows per streamed block (default: about 2^22 / K).
       dtype: "float64" (default, accurate when sigma is small against the spread of the means) or "float32".
     """
     z = float_matrix("z", z)
@@ -100,14 +113,22 @@ def minibatch_bound_terms(z, mean, sigma, *, block_rows=None, dtype="float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     if block_rows is None:
         block_rows = max(1, min(k, BLOCK_ENTRIES // k))
-    if int(block_rows) < 1:
-        raise ValueError(f"block_rows must be >= 1, got {block_rows}")
+    if isinstance(block_rows, bool) or int(block_rows) != block_rows or block_rows < 1:
+        raise ValueError(f"block_rows must be an integer >= 1, got {block_rows!r}")
+    scaled = max(float(np.max(np.abs(z))), float(np.max(np.abs(mean)))) * float(np.max(inv_sigma))
+    if not scaled * scaled * z.shape[1] < float(np.finfo(dtype).max) / 16:
+        hint = " or use dtype='float64'" if dtype == "float32" else ""
+        raise ValueError(f"z / sigma and mean / sigma are too large for {dtype} (max |value| / sigma = {scaled:.3g}); "
+                         f"rescale z, mean and sigma together{hint}")
     tf_dtype = tf.as_dtype(dtype)
     lower, upper = _COMPILED[tf_dtype](
         tf.constant(z, tf_dtype), tf.constant(mean, tf_dtype), tf.constant(inv_sigma, tf_dtype),
         tf.constant(int(block_rows), tf.int32),
     )
-    return lower.numpy().astype(np.float64), upper.numpy().astype(np.float64)
+    lower, upper = lower.numpy().astype(np.float64), upper.numpy().astype(np.float64)
+    if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):  # pragma: no cover - guarded above
+        raise FloatingPointError("minibatch bounds: non-finite terms (inputs too large for the dtype)")
+    return lower, upper
 
 
 def minibatch_bounds(z, mean, sigma, **kwargs):

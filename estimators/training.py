@@ -106,8 +106,12 @@ def _check_method(method, entropy_y):
     if method == "ba":
         if entropy_y is None:
             raise ValueError("method 'ba' (Barber-Agakov) needs entropy_y, the entropy H(y) in nats")
-        if not math.isfinite(float(entropy_y)):
-            raise ValueError(f"entropy_y must be finite, got {entropy_y!r}")
+        try:
+            finite = math.isfinite(float(entropy_y))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            raise ValueError(f"entropy_y must be a finite number (nats), got {entropy_y!r}")
 
 
 def estimate_mi(x, y, method: str = "infonce", *, config: CriticTrainingConfig | None = None, seed: int = 0,
@@ -127,6 +131,8 @@ def estimate_mi(x, y, method: str = "infonce", *, config: CriticTrainingConfig |
     if not isinstance(config, CriticTrainingConfig):
         raise ValueError(f"config must be a CriticTrainingConfig, got {type(config).__name__}")
     _check_method(method, entropy_y)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     x = float_matrix("x", x)
     y = float_matrix("y", y)
     n = same_rows(x=x, y=y)
@@ -153,7 +159,8 @@ def estimate_mi(x, y, method: str = "infonce", *, config: CriticTrainingConfig |
         idx = tf.math.top_k(noise, k=batch).indices  # a random batch without replacement
         with tf.GradientTape() as tape:
             objective = value(tf.gather(x_train, idx), tf.gather(y_train, idx))
-        grads = tape.gradient(-objective, model.trainable_variables)
+            loss = -objective  # inside the tape: a target computed after it would have no gradient
+        grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return objective
 
