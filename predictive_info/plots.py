@@ -45,38 +45,54 @@ def frontier_figure(ib, max_i_past: float | None = None, title: str | None = Non
 MODE_MARKERS = {"trained_with_noise": ("o", "trained with noise"), "posthoc_noise": ("^", "noise added post hoc")}
 
 
-def info_plane_figure(results: dict, ib, cells=None):
-    """Figure 3 of the paper: one panel per cell; feasible region shaded, frontier in black, circles for models
-    trained with noise, triangles for noise added after deterministic training, colour = log10 sigma, the
-    minibatch bounds on I_past as horizontal bars, I_future from InfoNCE."""
+def _mode_marker(p):
+    return MODE_MARKERS[p["mode"]]
+
+
+def info_plane_figure(results: dict, ib, panel_of=None, colour_of=None, colour_label="log10 sigma", marker_of=None,
+                      title="RNNs on the Brownian harmonic oscillator: the predictive information plane (nats)"):
+    """Figure 3 of the paper: one panel per cell (or per ``panel_of(point)``); feasible region shaded, frontier in
+    black, markers by ``marker_of(point) -> (marker, label)`` (default: circles trained with noise, triangles noise
+    added post hoc), colour ``colour_of(point)`` (default log10 sigma), the minibatch bounds on I_past as horizontal
+    bars and I_future from InfoNCE. Points whose training diverged are left out."""
+    panel_of = panel_of or (lambda p: p["cell"].upper())
+    colour_of = colour_of or (lambda p: float(np.log10(p["sigma"])))
+    marker_of = marker_of or _mode_marker
     points = [p for p in results["points"] if not p.get("diverged")]
-    cells = cells or list(dict.fromkeys(p["cell"] for p in results["points"]))
-    sigmas = np.array([p["sigma"] for p in results["points"]], dtype=float)
-    norm = matplotlib.colors.Normalize(np.log10(sigmas.min()), np.log10(sigmas.max()) + 1e-9)
+    panels = list(dict.fromkeys(panel_of(p) for p in results["points"]))
+    colours = np.array([colour_of(p) for p in results["points"]], dtype=float)
+    norm = matplotlib.colors.Normalize(colours.min(), colours.max() + 1e-9)
     cmap = plt.get_cmap("viridis")
     uppers = [p["I_past_mb_upper"] for p in points] or [0.0]
     top = max(ib.i_pred + 2.0, min(max(uppers) * 1.08, ib.i_pred + 10.0))
-    fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells) + 0.8, 4.2), squeeze=False, sharey=True)
-    for ax, cell in zip(axes[0], cells):
+    ncols = min(len(panels), 3)
+    nrows = (len(panels) + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 0.8, 4.2 * nrows), squeeze=False, sharey=True)
+    flat = axes.ravel()
+    for ax, name in zip(flat, panels):
         draw_frontier(ax, ib, top)
-        for p in (q for q in points if q["cell"] == cell):
-            colour = cmap(norm(np.log10(p["sigma"])))
-            marker = MODE_MARKERS[p["mode"]][0]
+        for p in (q for q in points if panel_of(q) == name):
+            colour = cmap(norm(colour_of(p)))
             lo, hi = p["I_past_mb_lower"], p["I_past_mb_upper"]
             ax.plot([lo, hi], [p["I_future_infonce"]] * 2, color=colour, lw=1.2, alpha=0.8)
             x = min(0.5 * (lo + hi), 0.985 * top)  # an upper bound far past log K would hide the marker
-            ax.plot(x, p["I_future_infonce"], marker, color=colour, mec="black", mew=0.5, ms=7, clip_on=False)
+            ax.plot(x, p["I_future_infonce"], marker_of(p)[0], color=colour, mec="black", mew=0.5, ms=7,
+                    clip_on=False)
         if "log_k_minibatch" in results:
             ax.axvline(results["log_k_minibatch"], color="tab:red", lw=0.8, ls=":")
-        ax.set_title(cell.upper())
-        if ax is not axes[0][0]:
+        ax.set_title(name)
+    for ax in flat[len(panels):]:
+        ax.set_visible(False)
+    for ax in flat[1:]:
+        if ax not in axes[:, 0]:
             ax.set_ylabel("")
+    seen = dict.fromkeys(marker_of(p) for p in results["points"])
     handles = [matplotlib.lines.Line2D([], [], marker=m, ls="", color="0.6", mec="black", label=label)
-               for m, label in MODE_MARKERS.values()]
+               for m, label in seen]
     handles += [matplotlib.lines.Line2D([], [], color="black", label="optimal frontier"),
                 matplotlib.lines.Line2D([], [], color="tab:red", ls=":", label="log K (minibatch bound limit)")]
-    axes[0][0].legend(handles=handles, loc="lower right", fontsize=7)
+    flat[0].legend(handles=handles, loc="lower right", fontsize=7)
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap)
-    fig.colorbar(sm, ax=axes[0].tolist(), label="log10 sigma", fraction=0.025, pad=0.02)
-    fig.suptitle("RNNs on the Brownian harmonic oscillator: the predictive information plane (nats)", fontsize=10)
+    fig.colorbar(sm, ax=flat.tolist(), label=colour_label, fraction=0.025, pad=0.02)
+    fig.suptitle(title, fontsize=10)
     return fig

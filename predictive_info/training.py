@@ -179,9 +179,10 @@ def train(model, params, config: TrainConfig | None = None, *, seed: int = 0, ch
 
     def train_step(x, k):
         with tf.GradientTape() as tape:
-            losses = model.nll(x, training=True, seed=tf.stack([seed_t, k]))
+            losses = model.training_loss(x, training=True, seed=tf.stack([seed_t, k]))
             total = tf.reduce_sum(tf.where(active > 0, losses, 0.0))
         grads = tape.gradient(total, variables)
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]  # e.g. decoder under CPC
         sq = tf.add_n([tf.reduce_sum(tf.reshape(tf.square(g), [e, -1]), axis=1) for g in grads])
         norm = tf.sqrt(sq)
         ok = tf.math.is_finite(losses) & tf.math.is_finite(norm) & (active > 0)

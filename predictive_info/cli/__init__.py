@@ -14,6 +14,8 @@ import sys
 SUBCOMMANDS = [
     "predictive_info.cli.frontier",
     "predictive_info.cli.info_plane",
+    "predictive_info.cli.cpc",
+    "predictive_info.cli.dropout",
     "predictive_info.cli.estimate",
 ]
 
