@@ -65,9 +65,10 @@ def info_plane_figure(results: dict, ib, panel_of=None, colour_of=None, colour_l
     cmap = plt.get_cmap("viridis")
     uppers = [p["I_past_mb_upper"] for p in points] or [0.0]
     top = max(ib.i_pred + 2.0, min(max(uppers) * 1.08, ib.i_pred + 10.0))
-    ncols = min(len(panels), 3)
+    ncols = 2 if len(panels) == 4 else min(len(panels), 3)
     nrows = (len(panels) + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 0.8, 4.2 * nrows), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 0.8, 4.2 * nrows), squeeze=False, sharey=True,
+                             layout="constrained")
     flat = axes.ravel()
     for ax, name in zip(flat, panels):
         draw_frontier(ax, ib, top)
@@ -81,6 +82,8 @@ def info_plane_figure(results: dict, ib, panel_of=None, colour_of=None, colour_l
         if "log_k_minibatch" in results:
             ax.axvline(results["log_k_minibatch"], color="tab:red", lw=0.8, ls=":")
         ax.set_title(name)
+        lowest = min([p["I_future_infonce"] for p in points] + [0.0])
+        ax.set_ylim(bottom=min(0.0, lowest - 0.08))  # an estimate below 0 (critic noise) stays in view
     for ax in flat[len(panels):]:
         ax.set_visible(False)
     for ax in flat[1:]:
