@@ -24,7 +24,7 @@ def run(args) -> int:
 
     keras.utils.set_random_seed(args.seed)
     print(f"predinfo dropout: preset {args.preset}, cells {', '.join(args.cells)}, seed {args.seed} -> {args.out}")
-    print(info_plane.table_header() + "  keep")
+    print(info_plane.table_header() + " keep")
     results = dropout.run(args.out, preset=args.preset, cells=args.cells, sigmas=args.sigmas,
                           keep_probs=args.keep_probs, seed=args.seed, params=bho_params(args),
                           progress=False if args.no_progress else None)

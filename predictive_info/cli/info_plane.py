@@ -44,7 +44,8 @@ def print_table(results, title: str) -> None:
     from predictive_info.experiments import info_plane
 
     print(f"\n{title}: I_pred = {results['I_pred']:.4f} nats; {len(results['points'])} points")
-    print(info_plane.table_header())
+    keep = " keep" if results["points"] and "keep_prob" in results["points"][0] else ""
+    print(info_plane.table_header() + keep)
     for p in results["points"]:
         print(info_plane.table_row(p))
 
