@@ -17,6 +17,9 @@ SUBCOMMANDS = [
     "predictive_info.cli.cpc",
     "predictive_info.cli.dropout",
     "predictive_info.cli.estimate",
+    "predictive_info.cli.validate_estimators",
+    "predictive_info.cli.compare_estimators",
+    "predictive_info.cli.overfitting",
 ]
 
 
