@@ -20,6 +20,7 @@ SUBCOMMANDS = [
     "predictive_info.cli.validate_estimators",
     "predictive_info.cli.compare_estimators",
     "predictive_info.cli.overfitting",
+    "predictive_info.cli.sketch",
 ]
 
 
