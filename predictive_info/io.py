@@ -65,3 +65,28 @@ def save_figure(fig, path: str, dpi: int = 120) -> None:
     ext = os.path.splitext(path)[1].lstrip(".") or "png"
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=ext)
+
+
+def read_json(path: str):
+    with open(path) as f:
+        return json.load(f)
+
+
+def claim_run_folder(out: str, settings: dict) -> None:
+    """Record a run's settings in ``out``/ckpt/run.json, or check that the folder holds a run with the same ones.
+
+    A rerun with the same settings resumes from what the folder holds; other settings raise one ValueError naming
+    the settings that differ (resuming them would mix two runs).
+    """
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"output folder {out} exists and is not a folder")
+    path = os.path.join(out, "ckpt", "run.json")
+    plain = json.loads(json.dumps(_plain(settings)))
+    if os.path.exists(path):
+        old = read_json(path)
+        if old != plain:
+            changed = sorted(k for k in set(old) | set(plain) if old.get(k) != plain.get(k))
+            raise ValueError(f"{out} holds a run with other settings ({', '.join(changed)} differ); use another "
+                             f"--out folder or delete it")
+    else:
+        write_json(path, plain)

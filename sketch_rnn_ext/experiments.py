@@ -28,13 +28,12 @@ Output folder:
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import numpy as np
 
 import estimators
-from predictive_info.io import atomic_path, save_figure, write_json
+from predictive_info.io import atomic_path, claim_run_folder, read_json, save_figure, write_json
 from sketch_rnn_ext import data as sdata
 from sketch_rnn_ext.hparams import PRESETS as HPARAM_PRESETS
 from sketch_rnn_ext.hparams import HParams
@@ -127,21 +126,6 @@ def resolve_preset(preset, sigmas=None, hparams: str | None = None, limited: boo
     return name, preset.replace(**changes) if changes else preset
 
 
-def _read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def _check_same_run(path: str, settings: dict) -> None:
-    plain = json.loads(json.dumps(settings))
-    if os.path.exists(path):
-        old = _read_json(path)
-        if old != plain:
-            changed = sorted(k for k in set(old) | set(plain) if old.get(k) != plain.get(k))
-            raise ValueError(f"{os.path.dirname(os.path.dirname(path))} holds a run with other settings "
-                             f"({', '.join(changed)} differ); use another --out folder or delete it")
-    else:
-        write_json(path, plain)
 
 
 def estimation_set(dataset, preset: Preset, seed: int):
@@ -193,7 +177,7 @@ def train_models(out, preset: Preset, dataset, train_set, seed: int, progress=No
     final = os.path.join(ckpt, "model.keras")
     summary_path = os.path.join(ckpt, "train.json")
     if os.path.exists(final) and os.path.exists(summary_path):
-        return load_model(final), _read_json(summary_path)
+        return load_model(final), read_json(summary_path)
     hps = preset.hparams
     model = SketchRNN.from_hparams(hps, sigmas=[0.0, *preset.sigmas], seed=seed)
     result = train(model, train_set, dataset.valid, hps, seed=seed, checkpoint=os.path.join(ckpt, "train.npz"),
@@ -215,7 +199,7 @@ def measure(out, model, preset: Preset, estimation, seed: int, progress=None):
     """Every point (both modes, every sigma) on ``estimation`` (from ``estimation_set``); finished points are kept
     in ckpt/points.json."""
     path = os.path.join(out, "ckpt", "points.json")
-    done = _read_json(path) if os.path.exists(path) else []
+    done = read_json(path) if os.path.exists(path) else []
     todo = [(mode, i) for mode in MODES for i in range(len(preset.sigmas))]
     x_past, x_future, inputs, info = estimation
     if len(done) == len(todo):
@@ -281,8 +265,8 @@ def info_plane(out: str, preset="quick", data: str | None = None, sigmas=None, t
         raise ValueError(f"--train-size {train_size} exceeds the {len(dataset.train)} training sketches of {source}")
     settings = {"schema": SCHEMA, "preset": preset_name, "config": preset.to_dict(), "seed": int(seed),
                 "data_file": source, "train_size": train_size}
+    claim_run_folder(out, settings)
     os.makedirs(os.path.join(out, "ckpt"), exist_ok=True)
-    _check_same_run(os.path.join(out, "ckpt", "run.json"), settings)
     train_set = dataset.train if train_size is None else \
         dataset.train.subset(int(train_size), np.random.default_rng([int(seed), 11]))
 
@@ -351,7 +335,7 @@ def samples(out: str, run: str, prefix_len: int = 25, n_prefixes: int = 4, per_p
         if not os.path.exists(p):
             raise FileNotFoundError(f"{p}: not found; --run must be the folder of a finished "
                                     f"`predinfo sketch info-plane` run")
-    run_results = _read_json(results_path)
+    run_results = read_json(results_path)
     if run_results.get("schema") != SCHEMA:
         raise ValueError(f"{results_path}: not a sketch information-plane result (schema {run_results.get('schema')!r})")
     for name, value, low in (("prefix_len", prefix_len, 1), ("n_prefixes", n_prefixes, 1), ("per_prefix", per_prefix, 1)):

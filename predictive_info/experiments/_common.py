@@ -6,12 +6,11 @@ holds a run with other settings is refused.
 """
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
-from predictive_info.io import save_figure, write_json
+from predictive_info.io import claim_run_folder, read_json, save_figure, write_json
 
 
 def resolve_preset(preset, presets: dict, preset_type):
@@ -32,31 +31,14 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def _read(path):
-    with open(path) as f:
-        return json.load(f)
-
-
 class Store:
     """Finished measurements of one run, by name, in ``out``/ckpt/done.json."""
 
     def __init__(self, out: str, settings: dict):
-        if os.path.exists(out) and not os.path.isdir(out):
-            raise ValueError(f"output folder {out} exists and is not a folder")
+        claim_run_folder(out, settings)
         self.folder = os.path.join(out, "ckpt")
-        os.makedirs(self.folder, exist_ok=True)
-        run_file = os.path.join(self.folder, "run.json")
-        plain = json.loads(json.dumps(settings))
-        if os.path.exists(run_file):
-            old = _read(run_file)
-            if old != plain:
-                changed = sorted(k for k in set(old) | set(plain) if old.get(k) != plain.get(k))
-                raise ValueError(f"{out} holds a run with other settings ({', '.join(changed)} differ); use another "
-                                 f"--out folder or delete it")
-        else:
-            write_json(run_file, settings)
         self.path = os.path.join(self.folder, "done.json")
-        self.done = _read(self.path) if os.path.exists(self.path) else {}
+        self.done = read_json(self.path) if os.path.exists(self.path) else {}
 
     def get(self, key: str, compute):
         """The stored value of ``key``, or ``compute()`` stored (and returned as read back, so resumed and
@@ -64,7 +46,7 @@ class Store:
         if key not in self.done:
             value = compute()
             write_json(self.path, {**self.done, key: value})
-            self.done = _read(self.path)
+            self.done = read_json(self.path)
         return self.done[key]
 
 

@@ -13,7 +13,6 @@ added only at evaluation, at every sigma of the sweep), and one member per sigma
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import numpy as np
@@ -22,7 +21,7 @@ import bho
 import estimators
 from predictive_info import gaussian_ib
 from predictive_info.infoplane import Window, measure_point, representations
-from predictive_info.io import write_json
+from predictive_info.io import claim_run_folder, read_json, write_json
 from predictive_info.training import TrainConfig
 
 SCHEMA = "predictive-info/info-plane/1"
@@ -63,21 +62,6 @@ PRESETS = {
 }
 
 
-def _read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def _check_same_run(path: str, settings: dict) -> None:
-    """A folder holds one run: refuse to resume it with other settings."""
-    if os.path.exists(path):
-        old = _read_json(path)
-        if old != json.loads(json.dumps(settings)):
-            changed = sorted(k for k in set(old) | set(settings) if old.get(k) != json.loads(json.dumps(settings)).get(k))
-            raise ValueError(f"{os.path.dirname(path)} holds a run with other settings ({', '.join(changed)} differ); "
-                             f"use another --out folder or delete it")
-    else:
-        write_json(path, settings)
 
 
 def train_ensemble(out: str, name: str, cell: str, members, preset: Preset, params, seed: int, progress=None,
@@ -97,7 +81,7 @@ def train_ensemble(out: str, name: str, cell: str, members, preset: Preset, para
     ckpt_dir = os.path.join(out, "ckpt")
     final = os.path.join(ckpt_dir, f"{name}.keras")
     if os.path.exists(final):
-        return keras.models.load_model(final), _read_json(os.path.join(ckpt_dir, f"{name}_train.json"))
+        return keras.models.load_model(final), read_json(os.path.join(ckpt_dir, f"{name}_train.json"))
     model = StochasticRNN(cell, preset.units, sigma_train=[m[0] for m in members], keep_prob=[m[1] for m in members],
                           objective=objective or preset.objective, seed=seed)
     result = train(model, params, preset.train, seed=seed, checkpoint=os.path.join(ckpt_dir, f"{name}_train.npz"),
@@ -113,7 +97,7 @@ def measure(out: str, name: str, model, summary: dict, specs, preset: Preset, pa
     """Measure every point of ``specs`` (dicts with at least "member" and "sigma", copied into the point);
     finished points are kept in ckpt/<name>_points.json, so a rerun measures only what is missing."""
     path = os.path.join(out, "ckpt", f"{name}_points.json")
-    done = _read_json(path) if os.path.exists(path) else []
+    done = read_json(path) if os.path.exists(path) else []
     if len(done) == len(specs):
         return done
     x_past, x_future, h = representations(model, params, preset.n_eval, preset.window, seed=seed)
@@ -205,8 +189,8 @@ def run_plan(out: str, schema: str, preset_name: str, preset: Preset, plan, seed
     """
     settings = {"schema": schema, "preset": preset_name, "config": preset.to_dict(), "seed": int(seed),
                 "bho": params.to_dict(), **(extra_settings or {})}
+    claim_run_folder(out, settings)
     os.makedirs(os.path.join(out, "ckpt"), exist_ok=True)
-    _check_same_run(os.path.join(out, "ckpt", "run.json"), settings)
     w = preset.window
     ib = gaussian_ib.for_bho(params, w.past, w.future)
     points = []
