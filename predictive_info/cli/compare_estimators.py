@@ -1,8 +1,7 @@
 """``predinfo compare-estimators``: InfoNCE, NWJ, JS, Barber-Agakov and the minibatch bounds compared (Figure 8)."""
 from __future__ import annotations
 
-from predictive_info.cli.frontier import bho_params
-from predictive_info.cli.validate_estimators import add_common_arguments
+from predictive_info.cli.common import add_experiment_arguments, progress, start
 
 
 def register(sub) -> None:
@@ -15,22 +14,16 @@ def register(sub) -> None:
         "I(Z; X_past) as the number of samples K grows, at noise 0.02 and 0.05, against log K and the exact value. "
         "Writes OUT/results.json and OUT/compare_estimators.png. Rerunning resumes. Nats.",
     )
-    add_common_arguments(p)
+    add_experiment_arguments(p)
     p.set_defaults(func=run, needs_tensorflow=True)
 
 
 def run(args) -> int:
-    import keras
-
     from predictive_info.experiments import compare_estimators as exp
 
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    params = bho_params(args)
-    keras.utils.set_random_seed(args.seed)
-    print(f"predinfo compare-estimators: preset {args.preset}, seed {args.seed} -> {args.out}")
+    params = start(args, "compare-estimators")
     results = exp.run(args.out, preset=args.preset, seed=args.seed, params=params,
-                      progress=False if args.no_progress else None, log=print)
+                      progress=progress(args), log=print)
     n_rep = results["config"]["replicates"]
     print(f"\n(a, b) I(T; X_future) of optimal encoders, {n_rep} replicates each (nats; I_pred = "
           f"{results['I_pred']:.4f}; H(X_future) = {results['H_future']:.3f}):")

@@ -1,8 +1,7 @@
 """``predinfo overfitting``: a critic memorising its training rows without early stopping (Figure 7, top)."""
 from __future__ import annotations
 
-from predictive_info.cli.frontier import bho_params
-from predictive_info.cli.validate_estimators import add_common_arguments
+from predictive_info.cli.common import add_experiment_arguments, progress, start
 
 
 def register(sub) -> None:
@@ -15,22 +14,16 @@ def register(sub) -> None:
         "the truth while the held-out one falls) and once with it (the test estimate it reports). Writes "
         "OUT/results.json and OUT/overfitting.png. Rerunning resumes. Nats.",
     )
-    add_common_arguments(p)
+    add_experiment_arguments(p)
     p.set_defaults(func=run, needs_tensorflow=True)
 
 
 def run(args) -> int:
-    import keras
-
     from predictive_info.experiments import overfitting as exp
 
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    params = bho_params(args)
-    keras.utils.set_random_seed(args.seed)
-    print(f"predinfo overfitting: preset {args.preset}, seed {args.seed} -> {args.out}")
+    params = start(args, "overfitting")
     results = exp.run(args.out, preset=args.preset, seed=args.seed, params=params,
-                      progress=False if args.no_progress else None, log=print)
+                      progress=progress(args), log=print)
     print(f"\nInfoNCE critic on I(T; X_past) of the optimal encoder at beta = {results['config']['beta']:g} "
           f"({results['config']['n']} windows), nats:")
     print("\n".join(exp.table(results)))

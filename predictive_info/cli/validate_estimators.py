@@ -1,17 +1,7 @@
 """``predinfo validate-estimators``: the estimators against the exact information of optimal encoders (Figure 4)."""
 from __future__ import annotations
 
-from predictive_info.cli.frontier import add_bho_arguments, bho_params
-
-
-def add_common_arguments(p) -> None:
-    """--preset, --seed, --out, --no-progress and the oscillator's parameters (shared by the estimator experiments)."""
-    p.add_argument("--preset", choices=["quick", "paper"], default="quick",
-                   help="quick: minutes on 2 CPU cores; paper: the paper's sizes (GPU recommended)")
-    p.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_bho_arguments(p)
+from predictive_info.cli.common import add_experiment_arguments, progress, start
 
 
 def register(sub) -> None:
@@ -23,23 +13,17 @@ def register(sub) -> None:
         "I(T; X_future) with InfoNCE, and compare with the closed form. Writes OUT/results.json and "
         "OUT/validate_estimators.png and prints each estimator's error per beta. Rerunning resumes. Nats.",
     )
-    add_common_arguments(p)
+    add_experiment_arguments(p)
     p.set_defaults(func=run, needs_tensorflow=True)
 
 
 def run(args) -> int:
-    import keras
-
     from predictive_info.experiments import validate_estimators as exp
 
-    if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
-    params = bho_params(args)
-    keras.utils.set_random_seed(args.seed)
-    print(f"predinfo validate-estimators: preset {args.preset}, seed {args.seed} -> {args.out}")
+    params = start(args, "validate-estimators")
     print(exp.table_header())
     results = exp.run(args.out, preset=args.preset, seed=args.seed, params=params,
-                      progress=False if args.no_progress else None, log=print)
+                      progress=progress(args), log=print)
     p0 = results["points"][0]
     print(f"\nI_pred = {results['I_pred']:.4f} nats; minibatch K = {p0['k_minibatch']} (log K = "
           f"{results['log_k_minibatch']:.3f}); critic K = {p0['k_critic']} (log K = {results['log_k_critic']:.3f})")
