@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 import bho
-from predictive_info.io import atomic_path
+from predictive_info.checkpoint import load_variables, save_variables
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,27 +105,14 @@ class _Checkpoint:
         return list(self.model.weights) + list(self.optimizer.variables) + [self.active]
 
     def save(self, step, log_steps, log_loss, diverged):
-        arrays = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(self._variables())}
-        arrays.update(step=np.int64(step), log_steps=np.asarray(log_steps, np.int64),
-                      log_loss=np.asarray(log_loss, np.float64).reshape(len(log_steps), -1),
-                      diverged=np.asarray(sorted(diverged.items()), np.int64).reshape(-1, 2))
-        with atomic_path(self.path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
+        save_variables(self.path, self._variables(), step=np.int64(step), log_steps=np.asarray(log_steps, np.int64),
+                       log_loss=np.asarray(log_loss, np.float64).reshape(len(log_steps), -1),
+                       diverged=np.asarray(sorted(diverged.items()), np.int64).reshape(-1, 2))
 
     def load(self):
-        with np.load(self.path) as data:
-            variables = self._variables()
-            if sum(k.startswith("v") for k in data.files) != len(variables):
-                raise ValueError(f"checkpoint {self.path} does not match this model (different cell, size or "
-                                 f"ensemble); delete it or use another output folder")
-            for i, v in enumerate(variables):
-                if tuple(data[f"v{i}"].shape) != tuple(v.shape):
-                    raise ValueError(f"checkpoint {self.path} does not match this model: variable {v.path} has "
-                                     f"shape {tuple(v.shape)}, the checkpoint {data[f'v{i}'].shape}")
-                v.assign(data[f"v{i}"])
-            return (int(data["step"]), data["log_steps"].tolist(), list(data["log_loss"]),
-                    {int(e): int(s) for e, s in data["diverged"]})
+        extra = load_variables(self.path, self._variables())
+        return (int(extra["step"]), extra["log_steps"].tolist(), list(extra["log_loss"]),
+                {int(e): int(s) for e, s in extra["diverged"]})
 
     def restore_member(self, member):
         """Put one member's weights back to the saved ones and clear its optimizer slots."""

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from predictive_info.io import atomic_path
+from predictive_info.checkpoint import load_variables, save_variables
 from sketch_rnn_ext.hparams import HParams
 
 
@@ -125,27 +125,17 @@ class _Checkpoint:
         return list(self.model.weights) + list(self.optimizer.variables)
 
     def save(self, step, best_weights, history):
-        arrays = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(self._variables())}
-        arrays.update({f"best{i}": w for i, w in enumerate(best_weights)})
-        arrays.update(step=np.int64(step), history=np.frombuffer(_dumps(history), np.uint8))
-        with atomic_path(self.path) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
+        save_variables(self.path, self._variables(), step=np.int64(step),
+                       history=np.frombuffer(_dumps(history), np.uint8),
+                       **{f"best{i}": w for i, w in enumerate(best_weights)})
 
     def load(self, n_best):
-        with np.load(self.path) as data:
-            variables = self._variables()
-            if sum(k.startswith("v") for k in data.files) != len(variables) or \
-                    sum(k.startswith("best") for k in data.files) != n_best:
-                raise ValueError(f"checkpoint {self.path} does not match this model (other size or members); delete "
-                                 f"it or use another output folder")
-            for i, v in enumerate(variables):
-                if tuple(data[f"v{i}"].shape) != tuple(v.shape):
-                    raise ValueError(f"checkpoint {self.path} does not match this model: {v.path} has shape "
-                                     f"{tuple(v.shape)}, the checkpoint {data[f'v{i}'].shape}")
-                v.assign(data[f"v{i}"])
-            best = [data[f"best{i}"] for i in range(n_best)]
-            return int(data["step"]), best, _loads(data["history"].tobytes())
+        extra = load_variables(self.path, self._variables())
+        if sum(k.startswith("best") for k in extra) != n_best:
+            raise ValueError(f"checkpoint {self.path} does not match this model (other size or members); delete "
+                             f"it or use another output folder")
+        best = [extra[f"best{i}"] for i in range(n_best)]
+        return int(extra["step"]), best, _loads(extra["history"].tobytes())
 
 
 def _dumps(obj) -> bytes:

@@ -114,3 +114,15 @@ def test_per_member_clipping_makes_members_independent():
 def test_bad_config(field, value, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{field: value})
+
+
+def test_a_checkpoint_of_another_model_is_refused_and_changes_nothing(tmp_path):
+    path = str(tmp_path / "d.npz")
+    train(StochasticRNN("rnn", 8, sigma_train=[0.0], seed=0), PARAMS, SMALL.replace(steps=20), seed=0,
+          checkpoint=path, progress=False)
+    other = StochasticRNN("rnn", 6, sigma_train=[0.0], seed=0)  # another size: the shapes differ
+    before = _weights(other)
+    with pytest.raises(ValueError, match="does not match this model"):
+        train(other, PARAMS, SMALL, seed=0, checkpoint=path, progress=False)
+    for a, b in zip(before, _weights(other)):
+        np.testing.assert_array_equal(a, b)
