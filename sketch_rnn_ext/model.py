@@ -133,15 +133,16 @@ class SketchRNN(keras.Model):
         batch = tf.convert_to_tensor(batch, self.compute_dtype)
         return batch[..., :-1, :], batch[..., 1:, :]
 
-    def _step_terms(self, batch, training=False, seed=None, mask_pen=False):
+    def _step_terms(self, batch, training=False, seed=None, mask_pen=False, h=None):
         """Per-step loss terms without computing the mixture where it is masked out.
 
         Returns (offset [E, N] = L_s at the N positions before the end of some sketch (flattened b * T + t, in
         ``flat``), pen [E, B, T] = L_p, flat [N], B, T). The pen logits are computed everywhere, the 6M mixture
         outputs only where a sketch is still drawing (about half the padded steps): the same numbers as
-        ``mixture.step_losses`` on ``call``'s output, at about half the cost."""
+        ``mixture.step_losses`` on ``call``'s output, at about half the cost. ``h``: the states of ``batch`` when
+        they are already computed (several noise draws on one pass of the recurrence)."""
         x, target = self._split_batch(batch)
-        z = self.noise(self.hidden(x), training=training, seed=seed)  # [E, B, T, u]
+        z = self.noise(self.hidden(x) if h is None else h, training=training, seed=seed)  # [E, B, T, u]
         e, u = self.ensemble, self.units
         b, t = tf.shape(z)[1], tf.shape(z)[2]
         kernel = tf.convert_to_tensor(self.head.kernel)
@@ -170,17 +171,41 @@ class SketchRNN(keras.Model):
         offset, pen = self.loss_terms(batch, training=training, seed=seed)
         return offset + pen
 
-    def sketch_log_likelihood(self, batch, training=False, seed=None):
-        """log p(sketch) per member and sketch [E, B] (nats): the offsets and pen states of every point and the
-        pen state of the first end-of-sketch row (the padding after it is not part of the sketch). For a sketch
-        that fills max_len, the end is not scored. A class-conditional classifier compares these across models."""
-        offset, pen, flat, b, t = self._step_terms(batch, training=training, seed=seed)
+    def step_log_likelihood(self, batch, training=False, seed=None, h=None):
+        """log p(S_{t+1} | z_t) per member, sketch and step [E, B, T] (nats) for one draw of the noise: the offset and
+        pen state of every point and the pen state of the first end-of-sketch row; 0 after it (the padding is not
+        part of the sketch). For a sketch that fills max_len, the end is not scored."""
+        offset, pen, flat, b, t = self._step_terms(batch, training=training, seed=seed, h=h)
         _, target = self._split_batch(batch)
         ended = tf.cumsum(tf.broadcast_to(target[..., 4], tf.shape(pen)), axis=-1)
         pen = pen * tf.cast(ended <= 1.0, pen.dtype)  # rows up to and including the first end row
-        sketch = tf.cast(flat // tf.cast(t, flat.dtype), tf.int32)
-        offset_sum = tf.transpose(tf.math.unsorted_segment_sum(tf.transpose(offset), sketch, b))  # [E, B]
-        return -(offset_sum + tf.reduce_sum(pen, axis=-1))
+        offset_full = tf.scatter_nd(flat[:, None], tf.transpose(offset), tf.cast(tf.stack([b * t, self.ensemble]),
+                                                                                 flat.dtype))
+        return -(tf.reshape(tf.transpose(offset_full), tf.shape(pen)) + pen)
+
+    def sketch_log_likelihood(self, batch, training=False, seed=None, samples: int = 1):
+        """log p(sketch) per member and sketch [E, B] (nats); a class-conditional classifier compares these across
+        models.
+
+        The noise is not fed back into the recurrence, so given the states h_t the steps are independent and
+        p(sketch) = prod_t E_eps[p(S_{t+1} | h_t + sigma eps)]. With ``samples`` = K noise draws per step this
+        returns sum_t log (1/K) sum_k p(S_{t+1} | h_t + sigma eps_k): for K = 1 the usual one-draw estimate, and in
+        expectation a lower bound on log p(sketch) (Jensen) that tightens as K grows and is exact for sigma = 0.
+        The K draws are made at once on K copies of the batch (memory grows as K x B: evaluate in batches)."""
+        if isinstance(samples, bool) or int(samples) != samples or samples < 1:
+            raise ValueError(f"samples must be a positive integer, got {samples!r}")
+        k = int(samples)
+        batch = tf.convert_to_tensor(batch, self.compute_dtype)
+        h = self.hidden(batch[..., :-1, :])  # [E, B, T, u]: one pass of the recurrence for all draws
+        if k == 1:
+            return tf.reduce_sum(self.step_log_likelihood(batch, training=training, seed=seed, h=h), axis=-1)
+        copies = [k, 1, 1] if batch.shape.rank == 3 else [1, k, 1, 1]  # draw j of sketch i is row j * B + i
+        steps = self.step_log_likelihood(tf.tile(batch, copies), training=training, seed=seed,
+                                         h=tf.tile(h, [1, k, 1, 1]))  # [E, K * B, T]
+        shape = tf.shape(h)
+        steps = tf.reshape(steps, tf.stack([self.ensemble, k, shape[1], shape[2]]))
+        per_step = tf.reduce_logsumexp(steps, axis=1) - tf.math.log(tf.cast(k, steps.dtype))
+        return tf.reduce_sum(per_step, axis=-1)
 
     # -- noise ----------------------------------------------------------------------------------------------------
     @property
