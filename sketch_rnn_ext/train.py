@@ -11,7 +11,7 @@
   loss, and those are the weights it ends with. With ``hps.patience`` training stops once no member has improved
   for that many steps (early stopping for the data-limited regime).
 * One data set (every member reads the same batches: a noise sweep) or one per member (each member its own data:
-  one model per class, issue 7).
+  one model per class, issue 7); members given the same set object read the same batches.
 * TensorBoard (``logdir``): loss/train, loss/valid, loss/train_eval per member, and the learning rate.
 """
 from __future__ import annotations
@@ -89,9 +89,14 @@ def _per_member(data, e: int, what: str):
 
 
 def training_batch(sets, per_member: bool, hps: HParams, seed: int, step: int) -> np.ndarray:
-    """Batch number ``step``: [B, max_len + 1, 5] (or [E, B, max_len + 1, 5] with one set per member)."""
+    """Batch number ``step``: [B, max_len + 1, 5] (or [E, B, max_len + 1, 5] with one set per member). Members
+    given the same set object read the same batch (a noise sweep per class compares its members on equal data)."""
     rng = np.random.default_rng([int(seed), int(step)])
-    parts = [s.random_batch(rng, hps.batch_size, hps.random_scale_factor, hps.augment_stroke_prob)[1] for s in sets]
+    drawn = {}
+    for s in sets:
+        if id(s) not in drawn:
+            drawn[id(s)] = s.random_batch(rng, hps.batch_size, hps.random_scale_factor, hps.augment_stroke_prob)[1]
+    parts = [drawn[id(s)] for s in sets]
     if per_member:
         b = min(p.shape[0] for p in parts)
         return np.stack([p[:b] for p in parts])

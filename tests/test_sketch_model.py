@@ -15,7 +15,7 @@ from sketch_rnn_ext import mixture
 from sketch_rnn_ext.hparams import HParams
 from sketch_rnn_ext.model import SketchRNN
 from sketch_rnn_ext.sampling import generate
-from sketch_rnn_ext.train import MagentaDecay, train
+from sketch_rnn_ext.train import MagentaDecay, train, training_batch
 
 
 def scipy_log_density(row, dx, dy, m):
@@ -323,3 +323,8 @@ def test_one_data_set_per_member_trains_each_member_as_its_own_model(short_sheep
     assert result.valid_loss.shape == (2, 2) and result.valid_loss[0, 0] != result.valid_loss[0, 1]
     with pytest.raises(ValueError, match="one data set per member"):
         train(pair, [set_a], [valid_a], hps, progress=False)
+    # members given the same set object read the same batch; other sets are drawn on
+    both = training_batch([set_a, set_b, set_a], True, hps, seed=2, step=5)
+    np.testing.assert_array_equal(both[0], both[2])
+    assert both.shape[0] == 3 and not np.array_equal(both[0], both[1])
+    np.testing.assert_array_equal(training_batch([set_a, set_b], True, hps, seed=2, step=5), both[:2])
