@@ -108,3 +108,62 @@ def curves_figure(results: dict):
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+# -- the class-conditional classifier (``sketch_rnn_ext.classify``, Figure 11) ------------------------------------
+def _by_size(results: dict):
+    """{train_size: rows sorted by sigma} and the sigma axis (categorical positions, one per noise level)."""
+    sigmas = sorted({r["sigma"] for r in results["results"]})
+    sizes = sorted({r["train_size"] for r in results["results"]})
+    rows = {n: sorted((r for r in results["results"] if r["train_size"] == n), key=lambda r: r["sigma"])
+            for n in sizes}
+    return rows, sigmas
+
+
+def _sigma_axis(ax, sigmas):
+    ax.set_xticks(range(len(sigmas)), [f"{s:g}" + (" (det.)" if s == 0 else "") for s in sigmas])
+    ax.set_xlabel("noise level sigma on the decoder state")
+    ax.set_xlim(-0.3, len(sigmas) - 0.7)
+
+
+def _size_lines(ax, results, key, label):
+    rows, sigmas = _by_size(results)
+    cmap = plt.get_cmap("plasma")
+    for j, (n, rs) in enumerate(rows.items()):
+        x = [sigmas.index(r["sigma"]) for r in rs]
+        ax.errorbar(x, [r[key] for r in rs], yerr=[r[f"{key}_se"] for r in rs], marker="o", ms=5, capsize=3,
+                    color=cmap(0.8 * j / max(1, len(rows) - 1)), label=f"{n} training sketches a class")
+    _sigma_axis(ax, sigmas)
+    ax.set_ylabel(label)
+    ax.grid(alpha=0.3)
+
+
+def classify_figure(results: dict):
+    """Figure 11: naive Bayes accuracy and mean log p(true class | x) against sigma, one line per training-set size
+    (bars: one standard error over the test sketches), chance dashed."""
+    c = len(results["data"]["classes"])
+    n_test = sum(v["test"] for v in results["data"]["sizes"].values())
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.2))
+    _size_lines(axes[0], results, "accuracy", "test accuracy (naive Bayes, uniform prior)")
+    axes[0].axhline(results["chance"]["accuracy"], color="0.3", ls="--", lw=1, label=f"chance (1/{c})")
+    _size_lines(axes[1], results, "log_posterior", "mean log p(true class | x)  [nats]")
+    axes[1].axhline(results["chance"]["log_posterior"], color="0.3", ls="--", lw=1, label=f"chance (-log {c})")
+    axes[0].set_ylim(0, 1)
+    for ax in axes:
+        ax.legend(fontsize=7, loc="best")
+    name = ", ".join(results["data"]["classes"]) if c <= 11 else f"{c} classes"
+    fig.suptitle(f"Class-conditional SketchRNNs as a classifier: {c} classes ({name}); {n_test} test sketches",
+                 fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def likelihood_figure(results: dict):
+    """Mean held-out log p(x | true class) (nats per sketch, normalised offsets) against sigma, one line per size."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    _size_lines(ax, results, "log_likelihood", "held-out log p(x | true class)  [nats per sketch]")
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title(f"Held-out log-likelihood (offsets / {results['data']['scale_factor']:.3g}; "
+                 f"{results['config']['samples']} noise draws per step)", fontsize=9)
+    fig.tight_layout()
+    return fig

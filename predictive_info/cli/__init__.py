@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "predictive_info.cli.compare_estimators",
     "predictive_info.cli.overfitting",
     "predictive_info.cli.sketch",
+    "predictive_info.cli.classify",
 ]
 
 
