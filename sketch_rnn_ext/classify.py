@@ -175,30 +175,57 @@ def prepare_classes(splits: dict, max_seq_len: int) -> ClassSets:
 
 
 # -- scoring -------------------------------------------------------------------------------------------------------
-def naive_bayes(loglik, labels) -> dict:
-    """Bayes' rule with a uniform prior from log p(x_i | c): loglik [C, N] (nats), labels [N] in 0..C-1.
-
-    Returns accuracy, mean log p(true c | x) and mean log p(x | true c) with standard errors, per-class accuracy
-    and the confusion matrix [C, C] (rows: true class, columns: predicted)."""
+def per_sketch(loglik, labels) -> dict:
+    """Bayes' rule with a uniform prior, sketch by sketch, from log p(x_i | c): loglik [C, N] (nats), labels [N] in
+    0..C-1 -> {"correct": [N] bool, "log_posterior": [N] log p(true c | x_i), "log_likelihood": [N] log p(x_i |
+    true c), "predicted": [N]}."""
     loglik = np.asarray(loglik, np.float64)
     labels = np.asarray(labels)
-    c, n = loglik.shape
+    if loglik.ndim != 2 or labels.shape != loglik.shape[1:]:
+        raise ValueError(f"expected loglik [C, N] and labels [N], got {loglik.shape} and {labels.shape}")
     if not np.all(np.isfinite(loglik)):
         raise ValueError("log-likelihoods must be finite (a model diverged?)")
     from scipy.special import logsumexp
 
-    log_post = loglik[labels, np.arange(n)] - logsumexp(loglik, axis=0)
-    correct = np.argmax(loglik, axis=0) == labels
-    true_ll = loglik[labels, np.arange(n)]
+    true_ll = loglik[labels, np.arange(len(labels))]
+    predicted = np.argmax(loglik, axis=0)
+    return {"correct": predicted == labels, "log_posterior": true_ll - logsumexp(loglik, axis=0),
+            "log_likelihood": true_ll, "predicted": predicted}
+
+
+def _mean_se(values) -> tuple:
+    v = np.asarray(values, np.float64)
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+METRICS = ("accuracy", "log_posterior", "log_likelihood")
+
+
+def naive_bayes(loglik, labels) -> dict:
+    """The summary of ``per_sketch``: accuracy, mean log p(true c | x) and mean log p(x | true c), each with its
+    standard error over sketches, per-class accuracy and the confusion matrix [C, C] (rows: true class, columns:
+    predicted)."""
+    each = per_sketch(loglik, labels)
+    labels = np.asarray(labels)
+    c = np.shape(loglik)[0]
     confusion = np.zeros((c, c), np.int64)
-    np.add.at(confusion, (labels, np.argmax(loglik, axis=0)), 1)
-    se = lambda v: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0  # noqa: E731
-    return {"accuracy": float(correct.mean()), "accuracy_se": se(correct.astype(np.float64)),
-            "log_posterior": float(log_post.mean()), "log_posterior_se": se(log_post),
-            "log_likelihood": float(true_ll.mean()), "log_likelihood_se": se(true_ll),
-            "per_class_accuracy": [float(correct[labels == k].mean()) if np.any(labels == k) else None
-                                   for k in range(c)],
+    np.add.at(confusion, (labels, each["predicted"]), 1)
+    out = {}
+    for name, key in zip(METRICS, ("correct", "log_posterior", "log_likelihood")):
+        out[name], out[f"{name}_se"] = _mean_se(each[key])
+    return {**out, "per_class_accuracy": [float(each["correct"][labels == k].mean()) if np.any(labels == k)
+                                          else None for k in range(c)],
             "confusion": confusion.tolist()}
+
+
+def paired_difference(loglik, reference, labels) -> dict:
+    """The metrics of ``loglik`` minus those of ``reference`` (both [C, N], the same test sketches), each the mean
+    of the per-sketch differences with its paired standard error: much tighter than comparing the two means."""
+    a, b = per_sketch(loglik, labels), per_sketch(reference, labels)
+    out = {}
+    for name, key in zip(METRICS, ("correct", "log_posterior", "log_likelihood")):
+        out[name], out[f"{name}_se"] = _mean_se(a[key].astype(np.float64) - b[key].astype(np.float64))
+    return out
 
 
 def score_tests(model, sets: ClassSets, preset: ClassifyPreset, seed: int, progress=None):
@@ -339,10 +366,13 @@ def run(out: str, data=None, preset="quick", train_sizes=None, sigmas=None, hpar
         loglik, labels, points = scores_for_size(out, model, sets, preset, n, seed, progress=progress)
         training[str(n)] = {k: summary[k] for k in ("steps_done", "stopped_early", "best_step", "best_valid",
                                                      "seconds")}
+        deterministic = preset.sigmas.index(0.0) if 0.0 in preset.sigmas else None
         for s, sigma in enumerate(preset.sigmas):
             block = loglik[s * c:(s + 1) * c]
             row = {"train_size": n, "sigma": sigma, **naive_bayes(block, labels),
-                   "log_likelihood_per_point": float(block[labels, np.arange(len(labels))].sum() / points.sum())}
+                   "log_likelihood_per_point": float(block[labels, np.arange(len(labels))].sum() / points.sum()),
+                   "vs_deterministic": None if deterministic is None or s == deterministic else paired_difference(
+                       block, loglik[deterministic * c:(deterministic + 1) * c], labels)}
             rows.append(row)
             if on_result is not None:
                 on_result(row)
@@ -375,10 +405,18 @@ def _figures(out, results):
 
 
 def table_header() -> str:
-    return f"{'size':>5} {'sigma':>6} {'accuracy':>14} {'log p(c|x)':>16} {'log p(x|c)':>17} {'per point':>9}"
+    return (f"{'size':>5} {'sigma':>6} {'accuracy':>14} {'log p(c|x)':>16} {'log p(x|c)':>17} {'per point':>9}  "
+            f"{'vs sigma 0 (paired): accuracy, log p(c|x), log p(x|c)'}")
 
 
 def table_row(r: dict) -> str:
     return (f"{r['train_size']:>5} {r['sigma']:>6g} {r['accuracy']:>7.3f} +-{r['accuracy_se']:.3f} "
             f"{r['log_posterior']:>8.3f} +-{r['log_posterior_se']:.3f} {r['log_likelihood']:>9.2f} "
-            f"+-{r['log_likelihood_se']:.2f} {r['log_likelihood_per_point']:>9.3f}")
+            f"+-{r['log_likelihood_se']:.2f} {r['log_likelihood_per_point']:>9.3f}  " + _paired(r["vs_deterministic"]))
+
+
+def _paired(d) -> str:
+    if d is None:
+        return ""
+    return (f"{d['accuracy']:+.3f} +-{d['accuracy_se']:.3f}, {d['log_posterior']:+.2f} +-{d['log_posterior_se']:.2f}, "
+            f"{d['log_likelihood']:+.2f} +-{d['log_likelihood_se']:.2f}")

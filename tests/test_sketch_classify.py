@@ -46,6 +46,23 @@ def test_naive_bayes_is_bayes_rule_with_a_uniform_prior():
         classify.naive_bayes(np.where(np.eye(c, n) > 0, np.nan, loglik), labels)
 
 
+def test_paired_differences_are_per_sketch_means_with_paired_errors():
+    rng = np.random.default_rng(2)
+    c, n = 3, 40
+    base = rng.normal(size=(c, n)) * 4
+    other = base + rng.normal(size=(c, n))  # correlated with base, as two noise levels on the same sketches are
+    labels = rng.integers(0, c, size=n)
+    got = classify.paired_difference(other, base, labels)
+    ll = lambda m: m[labels, np.arange(n)]  # noqa: E731
+    post = lambda m: ll(m) - np.log(np.exp(m).sum(axis=0))  # noqa: E731
+    right = lambda m: (m.argmax(axis=0) == labels).astype(float)  # noqa: E731
+    for name, f in (("log_likelihood", ll), ("log_posterior", post), ("accuracy", right)):
+        d = f(other) - f(base)
+        assert got[name] == pytest.approx(d.mean(), abs=1e-12)
+        assert got[f"{name}_se"] == pytest.approx(d.std(ddof=1) / math.sqrt(n))
+    assert got["log_likelihood_se"] < classify.naive_bayes(base, labels)["log_likelihood_se"] / 2  # pairing helps
+
+
 # -- splits and preprocessing --------------------------------------------------------------------------------------
 def _sketch(rng, kind: str, n: int = 12):
     """A stroke-3 sketch of n points: horizontal ("h"), vertical ("v") or diagonal ("d") steps with jitter."""
@@ -152,6 +169,9 @@ def test_a_short_run_separates_distinct_classes_and_resumes(synthetic, tmp_path)
     true = loglik[3:][labels, np.arange(12)]
     assert rows[(6, 0.5)]["log_likelihood"] == pytest.approx(true.mean())
     assert rows[(6, 0.5)]["log_likelihood_per_point"] == pytest.approx(true.sum() / points.sum())
+    assert rows[(6, 0.0)]["vs_deterministic"] is None
+    gain = rows[(6, 0.5)]["vs_deterministic"]["log_likelihood"]
+    assert gain == pytest.approx(np.mean(true - loglik[:3][labels, np.arange(12)]))
     for name in ("results.json", "classify.png", "likelihood.png"):
         assert os.path.getsize(os.path.join(out, name)) > 0
     # a rerun loads what is finished and gives the same file
