@@ -106,6 +106,8 @@ class SketchRNN(keras.Model):
             raise ValueError(f"input must be [B, T, 5] or [E, B, T, 5], got shape {x.shape}")
         if per_member and x.shape[0] is not None and x.shape[0] != self.ensemble:
             raise ValueError(f"a per-member input needs a leading axis of {self.ensemble}, got {x.shape}")
+        if per_member:  # a static member axis: with E = 1 an unknown one would not broadcast to the states' [1, ...]
+            x = tf.ensure_shape(x, [self.ensemble, None, None, x.shape[-1]])
         steps = tf.transpose(x, [2, 0, 1, 3]) if per_member else tf.transpose(x, [1, 0, 2])
         batch = tf.shape(x)[-3]
         initial = tuple(states) if states is not None else self.zero_state(batch)

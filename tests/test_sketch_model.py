@@ -320,6 +320,11 @@ def test_one_data_set_per_member_trains_each_member_as_its_own_model(short_sheep
     train(alone, set_a, valid_a, hps, seed=2, progress=False)
     for a, b in zip(pair.trainable_variables, alone.trainable_variables):
         np.testing.assert_allclose(a.numpy()[:1], b.numpy(), rtol=2e-5, atol=1e-6)
+    # a one-member model given its set as a list of one (per-member input [1, B, T, 5]) trains the same
+    listed = SketchRNN.from_hparams(hps, sigmas=[0.0], seed=7)
+    train(listed, [set_a], [valid_a], hps, seed=2, progress=False)
+    for a, b in zip(listed.trainable_variables, alone.trainable_variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=2e-5, atol=1e-6)
     assert result.valid_loss.shape == (2, 2) and result.valid_loss[0, 0] != result.valid_loss[0, 1]
     with pytest.raises(ValueError, match="one data set per member"):
         train(pair, [set_a], [valid_a], hps, progress=False)
