@@ -59,9 +59,12 @@ def register(sub) -> None:
                    "class can supply)")
     p.add_argument("--sigmas", type=_sigmas, help="comma-separated noise levels >= 0; 0 is deterministic "
                    "(default: the preset's)")
-    p.add_argument("--n-test", type=_positive_int, help="test sketches per class (default: the preset's)")
-    p.add_argument("--n-valid", type=_positive_int, help="validation sketches per class, for early stopping")
-    p.add_argument("--samples", type=_positive_int, help="noise draws per step for log p(x | class)")
+    p.add_argument("--n-test", type=_positive_int,
+                   help="test sketches per class (default: a third of the smallest class, at most 50; paper 250)")
+    p.add_argument("--n-valid", type=_positive_int, help="validation sketches per class, for early stopping "
+                   "(default: a sixth of the smallest class, at most 20; paper 100)")
+    p.add_argument("--samples", type=_positive_int,
+                   help="noise draws per step for log p(x | class) (default 8; paper 16)")
     p.add_argument("--hparams", default="",
                    help="Magenta-style overrides, e.g. 'dec_rnn_size=64,num_steps=1000,patience=200'")
     p.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
