@@ -1,36 +1,7 @@
 """``predinfo classify``: class-conditional SketchRNNs with state noise as a naive Bayes classifier (Figure 11)."""
 from __future__ import annotations
 
-import argparse
-
-from predictive_info.cli.common import progress
-
-
-def _ints(text: str):
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers, got {text!r}")
-    return values
-
-
-def _sigmas(text: str):
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated numbers >= 0, got {text!r}") from None
-    if not values or not all(v >= 0 for v in values):  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"must be comma-separated numbers >= 0, got {text!r}")
-    return values
-
-
-def _positive_int(text: str):
-    values = _ints(text)
-    if len(values) != 1:
-        raise argparse.ArgumentTypeError(f"must be one positive integer, got {text!r}")
-    return values[0]
+from predictive_info.cli.common import nonneg_floats, positive_int, positive_ints, progress
 
 
 def register(sub) -> None:
@@ -54,16 +25,16 @@ def register(sub) -> None:
     p.add_argument("--data", nargs="+", metavar="PATH",
                    help="data files or folders (default: the packaged Quick, Draw! subset, raw and simplified)")
     p.add_argument("--preset", choices=["quick", "paper"], default="quick", help="default quick")
-    p.add_argument("--train-sizes", type=_ints,
+    p.add_argument("--train-sizes", type=positive_ints,
                    help="comma-separated training sketches per class (default: the preset's sizes that every "
                    "class can supply)")
-    p.add_argument("--sigmas", type=_sigmas, help="comma-separated noise levels >= 0; 0 is deterministic "
+    p.add_argument("--sigmas", type=nonneg_floats, help="comma-separated noise levels >= 0; 0 is deterministic "
                    "(default: the preset's)")
-    p.add_argument("--n-test", type=_positive_int,
+    p.add_argument("--n-test", type=positive_int,
                    help="test sketches per class (default: a third of the smallest class, at most 50; paper 250)")
-    p.add_argument("--n-valid", type=_positive_int, help="validation sketches per class, for early stopping "
+    p.add_argument("--n-valid", type=positive_int, help="validation sketches per class, for early stopping "
                    "(default: a sixth of the smallest class, at most 20; paper 100)")
-    p.add_argument("--samples", type=_positive_int,
+    p.add_argument("--samples", type=positive_int,
                    help="noise draws per step for log p(x | class) (default 8; paper 16)")
     p.add_argument("--hparams", default="",
                    help="Magenta-style overrides, e.g. 'dec_rnn_size=64,num_steps=1000,patience=200'")

@@ -14,6 +14,37 @@ def floats(text: str):
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def _numbers(text: str, kind, ok, what: str, one: bool = False):
+    """Parse comma-separated numbers of ``kind`` that pass ``ok`` (NaN never does), or an argparse error."""
+    try:
+        values = [kind(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or not all(ok(v) for v in values) or (one and len(values) != 1):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return values[0] if one else values
+
+
+def positive_int(text: str) -> int:
+    return _numbers(text, int, lambda v: v >= 1, "a positive integer", one=True)
+
+
+def positive_ints(text: str) -> list:
+    return _numbers(text, int, lambda v: v >= 1, "comma-separated positive integers")
+
+
+def positive_floats(text: str) -> list:
+    return _numbers(text, float, lambda v: v > 0, "comma-separated numbers > 0")
+
+
+def nonneg_float(text: str) -> float:
+    return _numbers(text, float, lambda v: v >= 0, "a number >= 0", one=True)
+
+
+def nonneg_floats(text: str) -> list:
+    return _numbers(text, float, lambda v: v >= 0, "comma-separated numbers >= 0")
+
+
 def names(text: str):
     """A comma-separated list of names."""
     return [c.strip() for c in text.split(",") if c.strip()]

@@ -1,37 +1,7 @@
 """``predinfo sketch``: SketchRNN with hidden-state noise on hand-drawn sketches (issue 6; Figures 9, 10, 13)."""
 from __future__ import annotations
 
-import argparse
-
-
-def _floats(text: str):
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text!r}") from None
-    if not values or not all(v > 0 for v in values):
-        raise argparse.ArgumentTypeError(f"must be numbers > 0, got {text!r}")
-    return values
-
-
-def _positive_int(text: str):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _nonneg_float(text: str):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
+from predictive_info.cli.common import nonneg_float, positive_floats, positive_int
 
 
 def register(sub) -> None:
@@ -59,16 +29,16 @@ def register(sub) -> None:
     )
     ip.add_argument("--preset", choices=["quick", "paper"], default="quick", help="default quick")
     ip.add_argument("--data", help="a sketch-rnn .npz file (default: the packaged Aaron Koblin sheep)")
-    ip.add_argument("--sigmas", type=_floats, help="comma-separated noise levels > 0 (default: the preset's)")
-    ip.add_argument("--train-size", type=_positive_int,
+    ip.add_argument("--sigmas", type=positive_floats, help="comma-separated noise levels > 0 (default: the preset's)")
+    ip.add_argument("--train-size", type=positive_int,
                     help="train on this many training sketches (the data-limited regime, e.g. 100), with early "
                     "stopping on the validation loss")
     ip.add_argument("--hparams", default="",
                     help="Magenta-style overrides, e.g. 'dec_rnn_size=128,num_steps=1000,save_every=100'")
-    ip.add_argument("--copies", type=_positive_int, help="randomly scaled copies of each estimation sketch")
-    ip.add_argument("--n-estimate", type=_positive_int, help="use at most this many estimation sketches")
-    ip.add_argument("--k-minibatch", type=_positive_int, help="K of the minibatch bounds (default: preset's)")
-    ip.add_argument("--critic-steps", type=_positive_int, help="training steps of each InfoNCE critic")
+    ip.add_argument("--copies", type=positive_int, help="randomly scaled copies of each estimation sketch")
+    ip.add_argument("--n-estimate", type=positive_int, help="use at most this many estimation sketches")
+    ip.add_argument("--k-minibatch", type=positive_int, help="K of the minibatch bounds (default: preset's)")
+    ip.add_argument("--critic-steps", type=positive_int, help="training steps of each InfoNCE critic")
     ip.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ip.add_argument("--out", required=True, help="output folder")
     ip.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -83,10 +53,10 @@ def register(sub) -> None:
         "OUT/results.json (schema sketch-rnn-ext/samples/1, strokes in the data file's units).",
     )
     sp.add_argument("--run", required=True, help="folder of a finished `predinfo sketch info-plane` run")
-    sp.add_argument("--prefix-len", type=_positive_int, default=25, help="points of each prefix (default 25)")
-    sp.add_argument("--prefixes", type=_positive_int, default=4, help="held-out sketches to continue (default 4)")
-    sp.add_argument("--samples", type=_positive_int, default=3, help="continuations per prefix and model (default 3)")
-    sp.add_argument("--temperature", type=_nonneg_float, default=1.0,
+    sp.add_argument("--prefix-len", type=positive_int, default=25, help="points of each prefix (default 25)")
+    sp.add_argument("--prefixes", type=positive_int, default=4, help="held-out sketches to continue (default 4)")
+    sp.add_argument("--samples", type=positive_int, default=3, help="continuations per prefix and model (default 3)")
+    sp.add_argument("--temperature", type=nonneg_float, default=1.0,
                     help="sampling temperature (default 1.0, as Magenta's sample(); 0 = greedy)")
     sp.add_argument("--data", help="the run's data file, where it has moved (default: the path the run recorded)")
     sp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
