@@ -28,6 +28,7 @@ import json
 import os
 import pathlib
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -200,7 +201,7 @@ def _omniglot_sketch(where: str, read) -> np.ndarray:
     """One Omniglot stroke file -> stroke-3 int64 [n, 3] (y flipped, simplified), or a ValueError naming it."""
     try:
         text = read().decode("utf-8")
-    except (UnicodeDecodeError, OSError, zipfile.BadZipFile, ValueError) as err:
+    except (UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError) as err:
         raise ValueError(f"{where}: cannot read the stroke file ({err})") from None
     strokes = parse_omniglot(text, where)
     try:

@@ -354,6 +354,21 @@ def test_bad_omniglot_member_names_archive_and_member(tmp_path):
     archive = make_zip(tmp_path / "bad.zip", {"Alpha/c1/a1.txt": ALPHA, "Alpha/c1/a2.txt": "START\n1,oops,3\n"})
     with pytest.raises(ValueError, match=re.escape(f"{archive}: strokes_small/Alpha/c1/a2.txt, line 2")):
         sources.read_omniglot(archive)
+    # damaged compressed data (a zlib error, not only a bad checksum) is named too
+    damaged = tmp_path / "damaged.zip"
+    text = "START\n" + "".join(f"{i % 97},{-(i * 7 % 89)},{i}\n" for i in range(3000)) + "BREAK\n"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("root/Alpha/c1/a1.txt", text)
+        z.writestr("root/Beta/c1/b1.txt", text)
+    raw = bytearray(damaged.read_bytes())
+    with zipfile.ZipFile(damaged) as z:
+        info = z.getinfo("root/Alpha/c1/a1.txt")
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for k in range(start + 20, start + 60):
+        raw[k] ^= 0x5A
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=re.escape(f"{damaged}: root/Alpha/c1/a1.txt: cannot read the stroke file")):
+        sources.load_labelled([damaged])
     not_zip = tmp_path / "fake.zip"
     not_zip.write_text("hello")
     with pytest.raises(ValueError, match=re.escape(str(not_zip)) + ": not a zip archive"):
