@@ -72,6 +72,22 @@ def read_json(path: str):
         return json.load(f)
 
 
+def _differences(old, new, prefix: str = "") -> list:
+    """[(dotted key, old value, new value)] where two JSON-like dicts differ (nested dicts are followed)."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return [] if old == new else [(prefix or "settings", old, new)]
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        out += _differences(a, b, f"{prefix}.{key}" if prefix else key) if a != b else []
+    return out
+
+
+def _short(value, limit: int = 60) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def claim_run_folder(out: str, settings: dict) -> None:
     """Record a run's settings in ``out``/ckpt/run.json, or check that the folder holds a run with the same ones.
 
@@ -85,8 +101,10 @@ def claim_run_folder(out: str, settings: dict) -> None:
     if os.path.exists(path):
         old = read_json(path)
         if old != plain:
-            changed = sorted(k for k in set(old) | set(plain) if old.get(k) != plain.get(k))
-            raise ValueError(f"{out} holds a run with other settings ({', '.join(changed)} differ); use another "
-                             f"--out folder or delete it")
+            changed = _differences(old, plain)
+            shown = "; ".join(f"{key} is {_short(a)} there, {_short(b)} now" for key, a, b in changed[:3])
+            more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+            raise ValueError(f"{out} holds a run with other settings ({shown}{more}); use another --out folder or "
+                             f"delete it")
     else:
         write_json(path, plain)
