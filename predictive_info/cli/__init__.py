@@ -29,8 +29,16 @@ class UserError(Exception):
     """A mistake in the user's input: printed as one line, exit status 2, no traceback."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument mistakes as one line (``predinfo classify: error: argument --sigmas: ...``), exit status 2; the
+    usage is one ``--help`` away. Subcommand parsers are of this class too."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="predinfo",
         description="Measure how efficiently sequence models compress their past while predicting the future "
         "(the predictive information plane). All information is in nats.",
