@@ -79,7 +79,10 @@ class ClassifyPreset:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return {"hparams": self.hparams.to_dict(), "train_sizes": list(self.train_sizes),
+        """Plain JSON types. ``hparams`` leaves out ``data_set`` and ``sigma`` (one model's data file and noise):
+        here the data are ``run``'s paths and the noise levels ``sigmas``."""
+        hparams = {k: v for k, v in self.hparams.to_dict().items() if k not in ("data_set", "sigma")}
+        return {"hparams": hparams, "train_sizes": list(self.train_sizes),
                 "sigmas": list(self.sigmas), "n_valid": self.n_valid, "n_test": self.n_test,
                 "samples": self.samples, "eval_batch": self.eval_batch}
 
@@ -108,6 +111,13 @@ def split_classes(labelled, n_valid: int, n_test: int, seed: int) -> dict:
 
     The pool is in a seeded random order: its first n sketches are the training set of size n."""
     out = {}
+    pooled = [name for name in labelled.classes if name not in labelled.predefined]
+    if pooled:  # name the smallest class, the one that limits the split
+        fewest = min(pooled, key=lambda name: len(labelled.pool[name]))
+        if len(labelled.pool[fewest]) < n_test + n_valid + 1:
+            raise ValueError(f"class {fewest!r} has {len(labelled.pool[fewest])} sketches: {n_test} test + "
+                             f"{n_valid} validation + at least 1 training sketch are needed (lower --n-test / "
+                             f"--n-valid)")
     for index, name in enumerate(labelled.classes):
         rng = np.random.default_rng([int(seed), 51, index])
         if name in labelled.predefined:
@@ -121,9 +131,6 @@ def split_classes(labelled, n_valid: int, n_test: int, seed: int) -> dict:
                          "pool": pick(splits["train"], len(splits["train"]))}
         else:
             sketches = labelled.pool[name]
-            if len(sketches) < n_test + n_valid + 1:
-                raise ValueError(f"class {name!r} has {len(sketches)} sketches: {n_test} test + {n_valid} "
-                                 f"validation + at least 1 training sketch are needed (lower --n-test / --n-valid)")
             order = rng.permutation(len(sketches))
             out[name] = {"test": [sketches[i] for i in order[:n_test]],
                          "valid": [sketches[i] for i in order[n_test:n_test + n_valid]],
@@ -202,9 +209,11 @@ METRICS = ("accuracy", "log_posterior", "log_likelihood")
 
 
 def naive_bayes(loglik, labels) -> dict:
-    """The summary of ``per_sketch``: accuracy, mean log p(true c | x) and mean log p(x | true c), each with its
-    standard error over sketches, per-class accuracy and the confusion matrix [C, C] (rows: true class, columns:
-    predicted)."""
+    """Naive Bayes with a uniform prior from loglik [C, N] = log p(x_i | c) (nats) and labels [N] in 0..C-1.
+
+    Returns accuracy, mean log p(true c | x) and mean log p(x | true c), each with its standard error over the N
+    sketches (sample std / sqrt(N)), per-class accuracy [C] and the confusion matrix [C, C] (rows: true class,
+    columns: predicted)."""
     each = per_sketch(loglik, labels)
     labels = np.asarray(labels)
     c = np.shape(loglik)[0]
@@ -347,7 +356,7 @@ def run(out: str, data=None, preset="quick", train_sizes=None, sigmas=None, hpar
     if len(fits) < len(preset.train_sizes):
         too_big = ", ".join(str(n) for n in preset.train_sizes if n > smallest)
         if train_sizes is not None or not fits:
-            raise ValueError(f"training size(s) {too_big} exceed class {short!r}'s training pool of {smallest} "
+            raise ValueError(f"training size(s) {too_big} exceed the training pool of class {short!r}: {smallest} "
                              f"sketches (after {preset.n_test} test and {preset.n_valid} validation); pick "
                              f"--train-sizes <= {smallest}")
         if on_plan is not None:
@@ -361,6 +370,8 @@ def run(out: str, data=None, preset="quick", train_sizes=None, sigmas=None, hpar
                 f"({c} classes x {len(preset.sigmas)} sigmas)")
     claim_run_folder(out, {"preset": preset.to_dict(), "seed": int(seed), "data": [os.path.abspath(p) for p in paths]})
     rows, training = [], {}
+    if on_plan is not None:
+        _say_resume(out, preset.train_sizes, on_plan)
     for n in preset.train_sizes:
         model, summary = train_size(out, sets, preset, n, seed, progress=progress)
         loglik, labels, points = scores_for_size(out, model, sets, preset, n, seed, progress=progress)
@@ -393,6 +404,17 @@ def run(out: str, data=None, preset="quick", train_sizes=None, sigmas=None, hpar
     return results
 
 
+def _say_resume(out, sizes, say) -> None:
+    """Tell what a rerun finds in out/ckpt: sizes trained (loaded, not retrained), sizes whose training resumes."""
+    folder = lambda n: os.path.join(out, "ckpt", f"size_{n}")  # noqa: E731
+    done = [n for n in sizes if os.path.exists(os.path.join(folder(n), "model.keras"))]
+    partial = [n for n in sizes if n not in done and os.path.exists(os.path.join(folder(n), "train.npz"))]
+    parts = ([f"size(s) {', '.join(map(str, done))} trained (loading them)"] if done else []) + \
+        ([f"size(s) {', '.join(map(str, partial))} resume training from their checkpoints"] if partial else [])
+    if parts:
+        say(f"resuming the run in {out}: {'; '.join(parts)}")
+
+
 def _figures(out, results):
     import matplotlib.pyplot as plt
 
@@ -405,8 +427,11 @@ def _figures(out, results):
 
 
 def table_header() -> str:
-    return (f"{'size':>5} {'sigma':>6} {'accuracy':>14} {'log p(c|x)':>16} {'log p(x|c)':>17} {'per point':>9}  "
-            f"{'vs sigma 0 (paired): accuracy, log p(c|x), log p(x|c)'}")
+    """Two header lines for ``table_row``: means +- standard errors over the test sketches, nats."""
+    top = (f"{'':>12} {'':>14} {'log p(true c|x)':>16} {'log p(x|true c)':>17} {'':>9}  "
+           f"minus the deterministic models' (paired):")
+    return top + "\n" + (f"{'size':>5} {'sigma':>6} {'accuracy':>14} {'per sketch':>16} {'per sketch':>17} "
+                         f"{'per point':>9}  accuracy, log p(c|x), log p(x|c)")
 
 
 def table_row(r: dict) -> str:

@@ -176,7 +176,9 @@ def test_a_short_run_separates_distinct_classes_and_resumes(synthetic, tmp_path)
         assert os.path.getsize(os.path.join(out, name)) > 0
     # a rerun loads what is finished and gives the same file
     stamp = os.path.getmtime(os.path.join(out, "ckpt", "size_6", "model.keras"))
-    again = classify.run(out, **common)
+    said = []
+    again = classify.run(out, on_plan=said.append, **common)
+    assert any("size(s) 2, 6 trained (loading them)" in line for line in said), said
     assert again == results and os.path.getmtime(os.path.join(out, "ckpt", "size_6", "model.keras")) == stamp
     # a run killed after its first size, then resumed, ends with the same numbers as the uninterrupted one
     killed = str(tmp_path / "killed")
@@ -187,16 +189,20 @@ def test_a_short_run_separates_distinct_classes_and_resumes(synthetic, tmp_path)
     with pytest.raises(KeyboardInterrupt):
         classify.run(killed, on_result=stop, **common)
     assert not os.path.exists(os.path.join(killed, "results.json"))
-    assert classify.run(killed, **common)["results"] == results["results"]
+    said = []
+    assert classify.run(killed, on_plan=said.append, **common)["results"] == results["results"]
+    assert any("size(s) 2 trained" in line and "6" not in line.split("trained")[0] for line in said), said
     # other settings in the same folder are refused
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match=r"other settings \(seed is 3 there, 4 now\)"):
         classify.run(out, **{**common, "seed": 4})
+    with pytest.raises(ValueError, match=r"preset.sigmas is \[0.0, 0.5\] there, \[0.0, 0.25\] now"):
+        classify.run(out, **{**common, "sigmas": [0.0, 0.25]})
 
 
 def test_default_splits_follow_the_smallest_class(synthetic, tmp_path):
     # a sixth of the smallest class to validation, a third to test (14 sketches: 2 and 4), sizes that fit only
     plans = []
-    with pytest.raises(ValueError, match="exceed class 'd'"):
+    with pytest.raises(ValueError, match="exceed the training pool of class 'd'"):
         classify.run(str(tmp_path / "a"), data=[synthetic], train_sizes=[9], hparams=TINY, progress=False)
     classify_preset = classify.PRESETS["quick"].replace(train_sizes=(2, 50), sigmas=(0.0,))
     results = classify.run(str(tmp_path / "b"), data=[synthetic], preset=classify_preset,
@@ -221,7 +227,7 @@ def no_determinism(monkeypatch):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--train-sizes", "30"], "exceed class"),
+    (["--train-sizes", "30"], "exceed the training pool"),
     (["--n-test", "12"], "test + "),
     (["--data", "MISSING.ndjson"], "missing.ndjson: no such file"),
     (["--data", "ONE"], "at least two classes"),

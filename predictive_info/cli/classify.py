@@ -58,7 +58,7 @@ def run(args) -> int:
 
     def show(row):
         if not header[0]:
-            print(classify.table_header())
+            print(classify.table_header())  # two lines
             header[0] = True
         print(classify.table_row(row), flush=True)
 
