@@ -35,6 +35,8 @@ import os
 
 import numpy as np
 
+from predictive_info.experiments._common import check_seed
+from predictive_info.experiments._common import resolve_preset as named_preset
 from predictive_info.io import atomic_path, claim_run_folder, read_json, save_figure, write_json
 from sketch_rnn_ext import data as sdata
 from sketch_rnn_ext.hparams import HParams
@@ -274,12 +276,7 @@ def default_data() -> list:
 def resolve_preset(preset, train_sizes=None, sigmas=None, hparams: str | None = None, **changes):
     """(name, ClassifyPreset) from a name or a preset, with the sizes, sigmas, Magenta ``--hparams`` overrides and
     other fields replaced."""
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-        name, preset = preset, PRESETS[preset]
-    else:
-        name = "custom"
+    name, preset = named_preset(preset, PRESETS, ClassifyPreset)
     if train_sizes is not None:
         preset = preset.replace(train_sizes=tuple(train_sizes))
     if sigmas is not None:
@@ -336,8 +333,7 @@ def run(out: str, data=None, preset="quick", train_sizes=None, sigmas=None, hpar
     simplified and raw). train_sizes: sketches per class (default: the preset's sizes that every class's training
     pool can supply; sizes given here that some pool cannot supply raise a ValueError naming the class).
     ``on_plan(text)`` is told what will be trained, ``on_result(row)`` each (size, sigma) summary when ready."""
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     preset_name, preset = resolve_preset(preset, train_sizes, sigmas, hparams, **changes)
     paths = default_data() if data is None else \
         [os.fspath(p) for p in ([data] if isinstance(data, (str, os.PathLike)) else data)]

@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 import estimators
+from predictive_info.experiments._common import resolve_preset as named_preset
 from predictive_info.io import atomic_path, claim_run_folder, read_json, save_figure, write_json
 from sketch_rnn_ext import data as sdata
 from sketch_rnn_ext.hparams import PRESETS as HPARAM_PRESETS
@@ -105,12 +106,7 @@ def resolve_preset(preset, sigmas=None, hparams: str | None = None, limited: boo
                    **changes) -> tuple[str, Preset]:
     """(name, Preset) from a name or a Preset: with ``limited`` the data-limited regime's hyper-parameters, then
     the sweep, a Magenta ``--hparams`` string (which wins over the regime's) and other fields replaced."""
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-        name, preset = preset, PRESETS[preset]
-    else:
-        name = "custom"
+    name, preset = named_preset(preset, PRESETS, Preset)
     if limited:
         preset = preset.replace(hparams=preset.hparams.replace(**dict(preset.limited)))
     if sigmas is not None:

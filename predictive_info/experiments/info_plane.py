@@ -20,6 +20,7 @@ import numpy as np
 import bho
 import estimators
 from predictive_info import gaussian_ib
+from predictive_info.experiments._common import resolve_preset as named_preset
 from predictive_info.infoplane import Window, measure_point, representations
 from predictive_info.io import claim_run_folder, read_json, write_json
 from predictive_info.training import TrainConfig
@@ -154,12 +155,7 @@ def _print_point(p):
 
 def resolve_preset(preset, presets=None) -> tuple[str, Preset]:
     """("quick" | "paper" | a Preset) -> (its name, the Preset)."""
-    presets = presets or PRESETS
-    if isinstance(preset, Preset):
-        return "custom", preset
-    if preset not in presets:
-        raise ValueError(f"preset must be one of {', '.join(presets)}, got {preset!r}")
-    return preset, presets[preset]
+    return named_preset(preset, presets or PRESETS, Preset)
 
 
 def check_cells(cells, allowed=None) -> tuple:
